@@ -1,0 +1,265 @@
+// Package truce is the public wire format of a truce mechanism: statements,
+// their DSSE envelopes, member keys, signing and verifying, and the entries
+// of the log. It is all a third party needs to check a truce log without
+// trusting the server that published it.
+package truce
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// PayloadType is the DSSE payloadType of every truce statement.
+const PayloadType = "application/vnd.truce.statement+json"
+
+// MaxStatementSize is the largest statement envelope, as JSON, that a
+// mechanism takes. Log entries are length-prefixed with 16 bits, so the
+// whole entry (envelope plus receive time) must stay under 64 KiB.
+const MaxStatementSize = 60 << 10
+
+// Envelope is a DSSE v1 envelope.
+//
+// SPEC: https://github.com/secure-systems-lab/dsse/blob/master/envelope.md
+type Envelope struct {
+	// PayloadType is always PayloadType for truce statements.
+	PayloadType string `json:"payloadType"`
+	// Payload is the signed statement JSON, exactly as its author signed it.
+	Payload []byte `json:"-"`
+	// Signatures are Ed25519 signatures over PAE(PayloadType, Payload).
+	Signatures []Signature `json:"signatures"`
+}
+
+// Signature is one signature of an envelope.
+type Signature struct {
+	// KeyID is the lowercase hex SHA-256 of the signer's raw public key.
+	KeyID string `json:"keyid"`
+	// Sig is the raw 64-byte Ed25519 signature.
+	Sig []byte `json:"sig"`
+}
+
+// ErrMalformed is matched by every error about input that is not a
+// well-formed envelope or statement.
+var ErrMalformed = errors.New("malformed")
+
+// ErrSignature is matched by every error about a signature that does not
+// verify, or is missing.
+var ErrSignature = errors.New("bad signature")
+
+type wireEnvelope struct {
+	Payload     string          `json:"payload"`
+	PayloadType string          `json:"payloadType"`
+	Signatures  []wireSignature `json:"signatures"`
+}
+
+type wireSignature struct {
+	KeyID string `json:"keyid"`
+	Sig   string `json:"sig"`
+}
+
+// MarshalJSON encodes the envelope as DSSE JSON, with standard base64.
+func (e *Envelope) MarshalJSON() ([]byte, error) {
+	w := wireEnvelope{
+		Payload:     base64.StdEncoding.EncodeToString(e.Payload),
+		PayloadType: e.PayloadType,
+		Signatures:  make([]wireSignature, len(e.Signatures)),
+	}
+	for i, s := range e.Signatures {
+		w.Signatures[i] = wireSignature{KeyID: s.KeyID, Sig: base64.StdEncoding.EncodeToString(s.Sig)}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes DSSE JSON strictly: unknown fields, bad base64,
+// a missing keyid or a signature of the wrong size are errors.
+func (e *Envelope) UnmarshalJSON(data []byte) error {
+	var w wireEnvelope
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&w); err != nil {
+		return malformed("envelope: %s", jsonProblem(err))
+	}
+	if w.PayloadType != PayloadType {
+		return malformed("envelope: payloadType is %q, want %q", w.PayloadType, PayloadType)
+	}
+	payload, err := decodeBase64(w.Payload)
+	if err != nil {
+		return malformed("envelope: payload is not base64: %v", err)
+	}
+	if len(payload) == 0 {
+		return malformed("envelope: payload is empty")
+	}
+	if len(w.Signatures) == 0 {
+		return fmt.Errorf("%w: envelope has no signatures", ErrSignature)
+	}
+	sigs := make([]Signature, len(w.Signatures))
+	for i, s := range w.Signatures {
+		if !validKeyID(s.KeyID) {
+			return malformed("envelope: signatures[%d].keyid %q is not 64 lowercase hex digits", i, s.KeyID)
+		}
+		sig, err := decodeBase64(s.Sig)
+		if err != nil {
+			return malformed("envelope: signatures[%d].sig is not base64: %v", i, err)
+		}
+		if len(sig) != ed25519.SignatureSize {
+			return malformed("envelope: signatures[%d].sig is %d bytes, an Ed25519 signature is %d", i, len(sig), ed25519.SignatureSize)
+		}
+		sigs[i] = Signature{KeyID: s.KeyID, Sig: sig}
+	}
+	*e = Envelope{PayloadType: w.PayloadType, Payload: payload, Signatures: sigs}
+	return nil
+}
+
+// PAE is DSSE's pre-authentication encoding of a payload: the bytes that
+// are actually signed.
+func PAE(payloadType string, payload []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("DSSEv1 ")
+	b.WriteString(strconv.Itoa(len(payloadType)))
+	b.WriteByte(' ')
+	b.WriteString(payloadType)
+	b.WriteByte(' ')
+	b.WriteString(strconv.Itoa(len(payload)))
+	b.WriteByte(' ')
+	b.Write(payload)
+	return b.Bytes()
+}
+
+// Sign adds a signature by key to the envelope. Signing twice with one key
+// replaces the earlier signature, so co-signing is idempotent.
+func (e *Envelope) Sign(key ed25519.PrivateKey) {
+	pub := key.Public().(ed25519.PublicKey)
+	id := KeyID(pub)
+	sig := Signature{KeyID: id, Sig: ed25519.Sign(key, PAE(e.PayloadType, e.Payload))}
+	for i := range e.Signatures {
+		if e.Signatures[i].KeyID == id {
+			e.Signatures[i] = sig
+			return
+		}
+	}
+	e.Signatures = append(e.Signatures, sig)
+}
+
+// Verify reports whether the envelope carries a signature by pub that
+// verifies. A signature under pub's keyid that does not verify is an error.
+func (e *Envelope) Verify(pub ed25519.PublicKey) (bool, error) {
+	id := KeyID(pub)
+	msg := PAE(e.PayloadType, e.Payload)
+	found := false
+	for _, s := range e.Signatures {
+		if s.KeyID != id {
+			continue
+		}
+		if !ed25519.Verify(pub, msg, s.Sig) {
+			return false, fmt.Errorf("%w: the signature by key %s does not verify", ErrSignature, id[:16])
+		}
+		found = true
+	}
+	return found, nil
+}
+
+// VerifyAll checks every signature whose key keys knows, and returns the
+// set of keyids whose signatures verified. It fails on the first signature
+// that does not verify, and on a signature by a key keys does not know.
+func (e *Envelope) VerifyAll(keys func(keyid string) (ed25519.PublicKey, bool)) (map[string]bool, error) {
+	msg := PAE(e.PayloadType, e.Payload)
+	ok := make(map[string]bool, len(e.Signatures))
+	for _, s := range e.Signatures {
+		pub, known := keys(s.KeyID)
+		if !known {
+			return nil, fmt.Errorf("%w: key %s is not a member key of this mechanism", ErrSignature, s.KeyID[:16])
+		}
+		if !ed25519.Verify(pub, msg, s.Sig) {
+			return nil, fmt.Errorf("%w: the signature by key %s does not verify", ErrSignature, s.KeyID[:16])
+		}
+		ok[s.KeyID] = true
+	}
+	return ok, nil
+}
+
+// ParseEnvelope decodes a DSSE envelope from JSON.
+func ParseEnvelope(data []byte) (*Envelope, error) {
+	if len(data) > MaxStatementSize {
+		return nil, &SizeError{Size: len(data), Max: MaxStatementSize}
+	}
+	e := new(Envelope)
+	if err := json.Unmarshal(data, e); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, malformed("envelope is not JSON: %v", err)
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+// SizeError is returned for a statement over MaxStatementSize.
+type SizeError struct {
+	// Size is the size of what was given, in bytes.
+	Size int
+	// Max is the limit.
+	Max int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("statement is %d bytes, the limit is %d", e.Size, e.Max)
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	// DSSE allows either the standard or the URL-safe alphabet.
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.URLEncoding.DecodeString(s)
+}
+
+func validKeyID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// jsonProblem turns an encoding/json error into a message for users.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "value"
+		}
+		return fmt.Sprintf("%s must be %s, not a JSON %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+	}
+	return err.Error()
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "slice":
+		return "a list"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return "a number"
+}

@@ -1,0 +1,78 @@
+package truce
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ReceivedLayout is the layout of an entry's receive time: UTC, with
+// exactly three fractional digits.
+const ReceivedLayout = "2006-01-02T15:04:05.000Z"
+
+// MaxEntrySize is the largest log entry: C2SP tlog-tiles entry bundles
+// prefix each entry with a 16-bit length.
+const MaxEntrySize = 1<<16 - 1
+
+// Entry is one entry of the log: the server's receive time and the
+// envelope it received.
+type Entry struct {
+	// Received is when the server received the envelope. The mechanism's
+	// clock at entry n is the largest Received of entries 0..n.
+	Received time.Time
+	// Envelope is the signed statement.
+	Envelope *Envelope
+
+	// Statement and Body are the envelope's statement and its typed body,
+	// set by ParseEntry when the payload is a valid statement.
+	Statement *Statement
+	Body      any
+	// Problem is why the payload is not a valid statement, if it is not.
+	Problem error
+}
+
+type wireEntry struct {
+	Received string          `json:"received"`
+	Envelope json.RawMessage `json:"envelope"`
+}
+
+// MarshalEntry encodes an entry as the log holds it:
+// {"received":"2025-11-07T10:00:03.123Z","envelope":{...}}.
+func MarshalEntry(received time.Time, env *Envelope) ([]byte, error) {
+	envJSON, err := env.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"received":"`)
+	b.WriteString(received.UTC().Format(ReceivedLayout))
+	b.WriteString(`","envelope":`)
+	b.Write(envJSON)
+	b.WriteByte('}')
+	if b.Len() > MaxEntrySize {
+		return nil, &SizeError{Size: b.Len(), Max: MaxEntrySize}
+	}
+	return b.Bytes(), nil
+}
+
+// ParseEntry decodes a log entry. An error means the bytes are not a
+// truce entry at all; an entry whose envelope parses but whose statement
+// does not is returned with Problem set.
+func ParseEntry(data []byte) (*Entry, error) {
+	var w wireEntry
+	if err := strictDecode(data, &w); err != nil {
+		return nil, malformed("entry: %s", err)
+	}
+	received, err := time.Parse(ReceivedLayout, w.Received)
+	if err != nil {
+		return nil, malformed("entry: received %q is not UTC with three fractional digits (%s)", w.Received, ReceivedLayout)
+	}
+	env := new(Envelope)
+	if err := env.UnmarshalJSON(w.Envelope); err != nil {
+		return nil, fmt.Errorf("entry: %w", err)
+	}
+	e := &Entry{Received: received, Envelope: env}
+	e.Statement, e.Body, e.Problem = ParseStatement(env.Payload)
+	return e, nil
+}

@@ -1,0 +1,279 @@
+// Package api is the mechanism's JSON API under /v1/, the C2SP log under
+// /log/, and /metrics and /healthz. Handlers only decode, call the
+// mechanism or the store, and encode.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/evidence"
+	"github.com/truce-mechanism/truce/internal/mechanism"
+	"github.com/truce-mechanism/truce/internal/state"
+	"github.com/truce-mechanism/truce/internal/store"
+)
+
+// MaxRequestBody is the largest request body for statements: 4 MiB.
+const MaxRequestBody = 4 << 20
+
+// MaxEvidenceSize is the largest evidence file: 256 MiB.
+const MaxEvidenceSize = 256 << 20
+
+// Log is what the API reads of the log.
+type Log interface {
+	Size(ctx context.Context) (uint64, error)
+	Entries(ctx context.Context, from, to uint64) ([][]byte, error)
+	Checkpoint(ctx context.Context) ([]byte, error)
+	// Handler serves the log's C2SP tiles and checkpoint, below /log.
+	Handler() http.Handler
+}
+
+// Config configures New.
+type Config struct {
+	Mechanism *mechanism.Mechanism
+	Store     store.Store
+	Log       Log
+	Evidence  *evidence.Store
+	// LogKey is the log's signed-note verifier key.
+	LogKey string
+	// Gatherer serves /metrics; nil serves the default registry.
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+}
+
+type server struct {
+	Config
+}
+
+// New returns the API's handler.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Gatherer == nil {
+		cfg.Gatherer = prometheus.DefaultGatherer
+	}
+	s := &server{cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/statements", s.postStatements)
+	mux.HandleFunc("GET /v1/statements", s.listStatements)
+	mux.HandleFunc("GET /v1/statements/{index}", s.getStatement)
+	mux.HandleFunc("GET /v1/charter", s.getCharter)
+	mux.HandleFunc("GET /v1/members", s.getMembers)
+	mux.HandleFunc("GET /v1/incidents", s.listSubjects(store.KindIncident))
+	mux.HandleFunc("GET /v1/actions", s.listSubjects(store.KindAction))
+	mux.HandleFunc("GET /v1/incidents/{id}", s.getSubject(store.KindIncident))
+	mux.HandleFunc("GET /v1/actions/{id}", s.getSubject(store.KindAction))
+	mux.HandleFunc("GET /v1/compliance", s.getCompliance)
+	mux.HandleFunc("PUT /v1/evidence/{sha256}", s.putEvidence)
+	mux.HandleFunc("GET /v1/evidence/{sha256}", s.getEvidence)
+	mux.HandleFunc("GET /v1/log", s.getLog)
+	mux.HandleFunc("GET /v1/openapi.json", s.getOpenAPI)
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API resource: %s %s (see /v1/openapi.json)", r.Method, r.URL.Path))
+	})
+	mux.Handle("GET /log/", http.StripPrefix("/log", cfg.Log.Handler()))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	return mux
+}
+
+// Error is the shape of every error response.
+type Error struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]Error{"error": {Code: code, Message: msg}})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// Status is the HTTP status for a refusal or rejection.
+func Status(err error) int {
+	var size *truce.SizeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &size), errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, truce.ErrMalformed), errors.Is(err, state.ErrUnknownSubject):
+		return http.StatusBadRequest
+	case errors.Is(err, state.ErrSignature):
+		return http.StatusUnauthorized
+	case errors.Is(err, state.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, state.ErrConflict):
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+// Verdict is the fold's verdict as the API shows it.
+type Verdict struct {
+	Accepted bool   `json:"accepted"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+type result struct {
+	Index   *uint64  `json:"index,omitempty"`
+	Verdict *Verdict `json:"verdict,omitempty"`
+	Error   *Error   `json:"error,omitempty"`
+}
+
+func toResult(r mechanism.Result) (int, result) {
+	if r.Err != nil {
+		code := Status(r.Err)
+		return code, result{Error: &Error{Code: code, Message: r.Err.Error()}}
+	}
+	v := &Verdict{Accepted: r.Verdict.Accepted}
+	if r.Verdict.Err != nil {
+		v.Reason = r.Verdict.Err.Error()
+	}
+	i := r.Index
+	return http.StatusCreated, result{Index: &i, Verdict: v}
+}
+
+func (s *server) postStatements(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over %d bytes; send fewer envelopes at a time", MaxRequestBody))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "cannot read request body: "+err.Error())
+		return
+	}
+	var probe struct {
+		Envelopes []json.RawMessage `json:"envelopes"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
+		writeError(w, http.StatusBadRequest, "request body is not JSON: "+err.Error())
+		return
+	}
+	if probe.Envelopes == nil {
+		res := s.Mechanism.Submit(r.Context(), [][]byte{body})
+		code, out := toResult(res[0])
+		if out.Error != nil {
+			writeJSON(w, code, map[string]*Error{"error": out.Error})
+			return
+		}
+		writeJSON(w, code, out)
+		return
+	}
+	raws := make([][]byte, len(probe.Envelopes))
+	for i, e := range probe.Envelopes {
+		raws[i] = e
+	}
+	res := s.Mechanism.Submit(r.Context(), raws)
+	out := make([]result, len(res))
+	for i, r := range res {
+		_, out[i] = toResult(r)
+	}
+	writeJSON(w, http.StatusOK, map[string][]result{"results": out})
+}
+
+// Statement is an entry of the log with its verdict.
+type Statement struct {
+	Index   uint64          `json:"index"`
+	Entry   json.RawMessage `json:"entry"`
+	Verdict Verdict         `json:"verdict"`
+}
+
+func (s *server) getStatement(w http.ResponseWriter, r *http.Request) {
+	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a log index (a whole number from 0)", r.PathValue("index")))
+		return
+	}
+	v, err := s.Store.Verdict(r.Context(), index)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no statement at log index %d", index))
+		return
+	} else if err != nil {
+		s.internal(w, err)
+		return
+	}
+	entries, err := s.Log.Entries(r.Context(), index, index+1)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Statement{Index: index, Entry: entries[0], Verdict: Verdict{Accepted: v.Accepted, Reason: v.Reason}})
+}
+
+// VerdictRow is a verdict as the statement list shows it.
+type VerdictRow struct {
+	Index    uint64    `json:"index"`
+	Received time.Time `json:"received"`
+	ID       string    `json:"id,omitempty"`
+	Type     string    `json:"type,omitempty"`
+	Author   string    `json:"author,omitempty"`
+	Subject  string    `json:"subject,omitempty"`
+	Verdict  Verdict   `json:"verdict"`
+}
+
+func (s *server) listStatements(w http.ResponseWriter, r *http.Request) {
+	limit, from, err := pageArgs(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	vs, err := s.Store.Verdicts(r.Context(), from, limit)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	items := make([]VerdictRow, len(vs))
+	for i, v := range vs {
+		items[i] = VerdictRow{Index: v.Index, Received: v.Received, ID: v.ID, Type: v.Type, Author: v.Author, Subject: v.Subject,
+			Verdict: Verdict{Accepted: v.Accepted, Reason: v.Reason}}
+	}
+	next := ""
+	if len(vs) == limit {
+		next = strconv.FormatUint(vs[len(vs)-1].Index+1, 10)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": next})
+}
+
+func pageArgs(r *http.Request) (limit int, from uint64, err error) {
+	limit = 100
+	if l := r.URL.Query().Get("limit"); l != "" {
+		limit, err = strconv.Atoi(l)
+		if err != nil || limit < 1 || limit > 1000 {
+			return 0, 0, fmt.Errorf("limit %q must be a whole number from 1 to 1000", l)
+		}
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		from, err = strconv.ParseUint(c, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("cursor %q is not one this API gave", c)
+		}
+	}
+	return limit, from, nil
+}
+
+func (s *server) internal(w http.ResponseWriter, err error) {
+	s.Logger.Error("request failed", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error: "+err.Error())
+}

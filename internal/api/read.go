@@ -1,0 +1,250 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/evidence"
+	"github.com/truce-mechanism/truce/internal/state"
+	"github.com/truce-mechanism/truce/internal/store"
+)
+
+// CharterVersion is one entry of the charter's history.
+type CharterVersion struct {
+	Version     int       `json:"version"`
+	Index       uint64    `json:"index"`
+	StatementID string    `json:"statement_id"`
+	Received    time.Time `json:"received"`
+	Signers     []string  `json:"signers"`
+}
+
+func (s *server) charters(w http.ResponseWriter, r *http.Request) ([]*state.Charter, bool) {
+	rows, err := s.Store.Charters(r.Context())
+	if err != nil {
+		s.internal(w, err)
+		return nil, false
+	}
+	if len(rows) == 0 {
+		writeError(w, http.StatusNotFound, "the mechanism has no charter yet")
+		return nil, false
+	}
+	out := make([]*state.Charter, len(rows))
+	for i, row := range rows {
+		out[i] = new(state.Charter)
+		if err := json.Unmarshal(row.Doc, out[i]); err != nil {
+			s.internal(w, err)
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (s *server) getCharter(w http.ResponseWriter, r *http.Request) {
+	cs, ok := s.charters(w, r)
+	if !ok {
+		return
+	}
+	history := make([]CharterVersion, len(cs))
+	for i, c := range cs {
+		history[i] = CharterVersion{Version: c.Version, Index: c.Index, StatementID: c.StatementID, Received: c.Received, Signers: c.Signers}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*state.Charter
+		History []CharterVersion `json:"history"`
+	}{cs[len(cs)-1], history})
+}
+
+// MemberView is a member with the keyids of its keys.
+type MemberView struct {
+	truce.Member
+	KeyIDs []string `json:"keyids"`
+}
+
+func (s *server) getMembers(w http.ResponseWriter, r *http.Request) {
+	cs, ok := s.charters(w, r)
+	if !ok {
+		return
+	}
+	c := cs[len(cs)-1]
+	items := make([]MemberView, len(c.Members))
+	for i, m := range c.Members {
+		items[i] = MemberView{Member: m, KeyIDs: []string{}}
+		for _, k := range m.Keys {
+			if pub, err := truce.ParsePublicKey(k); err == nil {
+				items[i].KeyIDs = append(items[i].KeyIDs, truce.KeyID(pub))
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": c.Version, "parties": c.Parties, "items": items})
+}
+
+var statuses = []string{state.StatusAwaitingReply, state.StatusOpen, state.StatusDisputed, state.StatusDecided, state.StatusWithdrawn}
+
+// ParseFilter reads a subject list's filter from query parameters: from,
+// to (dates), place, type, party, status, limit, cursor.
+func ParseFilter(q map[string][]string) (store.Filter, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
+	}
+	var f store.Filter
+	var err error
+	if v := get("from"); v != "" {
+		if f.From, err = truce.ParseWhen(v); err != nil {
+			return f, fmt.Errorf("from %q is not a date such as 2025-11-07", v)
+		}
+	}
+	if v := get("to"); v != "" {
+		if f.To, err = truce.ParseWhen(v); err != nil {
+			return f, fmt.Errorf("to %q is not a date such as 2025-11-30", v)
+		}
+		if len(v) == len(time.DateOnly) {
+			f.To = f.To.AddDate(0, 0, 1) // a date includes its whole day
+		}
+	}
+	f.Place, f.EventType, f.Party, f.Status, f.Cursor = get("place"), get("type"), get("party"), get("status"), get("cursor")
+	if f.Status != "" {
+		ok := false
+		for _, s := range statuses {
+			ok = ok || s == f.Status
+		}
+		if !ok {
+			return f, fmt.Errorf("status %q is not one of %s", f.Status, strings.Join(statuses, ", "))
+		}
+	}
+	if v := get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {
+			return f, fmt.Errorf("limit %q must be a whole number from 1 to 1000", v)
+		}
+	}
+	return f, nil
+}
+
+func (s *server) listSubjects(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := ParseFilter(r.URL.Query())
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rows, next, err := s.Store.Subjects(r.Context(), kind, f)
+		if err != nil {
+			if f.Cursor != "" {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("cursor %q is not one this API gave: %v", f.Cursor, err))
+				return
+			}
+			s.internal(w, err)
+			return
+		}
+		items := make([]json.RawMessage, len(rows))
+		for i, row := range rows {
+			items[i] = row.Doc
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": next})
+	}
+}
+
+func (s *server) getSubject(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		row, err := s.Store.Subject(r.Context(), kind, r.PathValue("id"))
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no %s with id %s", kind, r.PathValue("id")))
+			return
+		} else if err != nil {
+			s.internal(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(row.Doc)
+	}
+}
+
+func (s *server) getCompliance(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.Store.Document(r.Context(), "compliance")
+	if errors.Is(err, store.ErrNotFound) {
+		var c *state.Compliance
+		s.Mechanism.Read(func(st *state.State) { c = st.Compliance() })
+		writeJSON(w, http.StatusOK, c)
+		return
+	} else if err != nil {
+		s.internal(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(doc)
+}
+
+func (s *server) putEvidence(w http.ResponseWriter, r *http.Request) {
+	sum := r.PathValue("sha256")
+	if !evidence.ValidName(sum) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256", sum))
+		return
+	}
+	var size int64
+	var ok bool
+	s.Mechanism.Read(func(st *state.State) { size, ok = st.Evidence(sum) })
+	if !ok {
+		writeError(w, http.StatusForbidden, "no accepted evidence.add names this sha256: submit the signed evidence.add first, then upload the file")
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, min(size, MaxEvidenceSize)+1)
+	if err := s.Evidence.Put(sum, size, body); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the %d bytes its evidence record gives", size))
+		case errors.Is(err, evidence.ErrMismatch):
+			writeError(w, http.StatusBadRequest, err.Error())
+		default:
+			s.internal(w, err)
+		}
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"sha256": sum, "size": size})
+}
+
+func (s *server) getEvidence(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Evidence.Open(r.PathValue("sha256"))
+	if errors.Is(err, evidence.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no evidence file with that sha256 has been uploaded")
+		return
+	} else if err != nil {
+		s.internal(w, err)
+		return
+	}
+	defer f.Close()
+	// Evidence is served as opaque bytes, never rendered by the browser.
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", "attachment")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	io.Copy(w, f)
+}
+
+// LogInfo is what an auditor needs to start.
+type LogInfo struct {
+	Origin string `json:"origin"`
+	Key    string `json:"key"`
+	// Size is the size of the latest published checkpoint.
+	Size uint64 `json:"size"`
+}
+
+func (s *server) getLog(w http.ResponseWriter, r *http.Request) {
+	info := LogInfo{Origin: s.Mechanism.Origin(), Key: s.LogKey}
+	if cp, err := s.Log.Checkpoint(r.Context()); err == nil {
+		lines := strings.SplitN(string(cp), "\n", 3)
+		if len(lines) >= 2 {
+			info.Size, _ = strconv.ParseUint(lines[1], 10, 64)
+		}
+	}
+	writeJSON(w, http.StatusOK, info)
+}

@@ -1,0 +1,129 @@
+package truce
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Statement types.
+const (
+	TypeCharter      = "charter"
+	TypeCharterAmend = "charter.amend"
+	TypeIncident     = "incident.report"
+	TypeAction       = "action.report"
+	TypeEvidence     = "evidence.add"
+	TypeReply        = "reply"
+	TypeAssessment   = "assessment"
+	TypeAccessDenied = "access.denied"
+	TypeWithdraw     = "withdraw"
+)
+
+// Types lists every statement type, in the order SPEC.md gives them.
+var Types = []string{TypeCharter, TypeCharterAmend, TypeIncident, TypeAction, TypeEvidence, TypeReply, TypeAssessment, TypeAccessDenied, TypeWithdraw}
+
+// Statement is the signed content of an envelope.
+type Statement struct {
+	// Type is one of the Type constants.
+	Type string `json:"type"`
+	// ID is chosen by the author (UUIDv7 recommended) and unique in the mechanism.
+	ID string `json:"id"`
+	// Mechanism is the log's origin line.
+	Mechanism string `json:"mechanism"`
+	// Author is the member id of the statement's author.
+	Author string `json:"author"`
+	// Time is when the author says it made the statement. The mechanism's
+	// clock is the log's receive time, never this.
+	Time time.Time `json:"time"`
+	// Body is the type's body, as signed.
+	Body json.RawMessage `json:"body"`
+}
+
+// ParseStatement decodes and checks a statement: the envelope fields, then
+// the body of its type. The returned body is a pointer to the type's body
+// struct (*Charter, *IncidentReport, ...).
+func ParseStatement(payload []byte) (*Statement, any, error) {
+	var s Statement
+	if err := strictDecode(payload, &s); err != nil {
+		return nil, nil, malformed("statement: %s", err)
+	}
+	for _, f := range []struct{ name, v string }{{"type", s.Type}, {"id", s.ID}, {"mechanism", s.Mechanism}, {"author", s.Author}} {
+		if f.v == "" {
+			return nil, nil, &FieldError{Field: f.name, Problem: "is required"}
+		}
+	}
+	if len(s.ID) > 128 {
+		return nil, nil, &FieldError{Field: "id", Problem: "is longer than 128 characters"}
+	}
+	if s.Time.IsZero() {
+		return nil, nil, &FieldError{Field: "time", Problem: "is required (RFC 3339, e.g. 2025-11-07T10:00:00Z)"}
+	}
+	if len(s.Body) == 0 || bytes.Equal(s.Body, []byte("null")) {
+		return nil, nil, &FieldError{Field: "body", Problem: "is required"}
+	}
+	body, err := newBody(s.Type)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := strictDecode(s.Body, body); err != nil {
+		return nil, nil, malformed("body of %s: %s", s.Type, err)
+	}
+	if err := body.check(); err != nil {
+		return nil, nil, err
+	}
+	return &s, body, nil
+}
+
+// NewEnvelope encodes a statement as the payload of an unsigned envelope.
+func NewEnvelope(s *Statement) (*Envelope, error) {
+	payload, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode statement: %w", err)
+	}
+	return &Envelope{PayloadType: PayloadType, Payload: payload}, nil
+}
+
+// SignStatement encodes a statement with the given body and signs it with key.
+func SignStatement(s *Statement, body any, key ed25519.PrivateKey) (*Envelope, error) {
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("cannot encode body: %w", err)
+		}
+		s.Body = b
+	}
+	env, err := NewEnvelope(s)
+	if err != nil {
+		return nil, err
+	}
+	env.Sign(key)
+	return env, nil
+}
+
+// FieldError names a statement field that is missing or wrong. Field is a
+// dotted path from the statement's root, such as body.location.lat.
+type FieldError struct {
+	// Field is the dotted path of the field.
+	Field string
+	// Problem says what is wrong with it.
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
+
+// Unwrap makes every FieldError match ErrMalformed.
+func (e *FieldError) Unwrap() error { return ErrMalformed }
+
+func strictDecode(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("%s", jsonProblem(err))
+	}
+	if d.More() {
+		return fmt.Errorf("trailing data after the JSON object")
+	}
+	return nil
+}

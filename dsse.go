@@ -62,16 +62,35 @@ type wireSignature struct {
 }
 
 // MarshalJSON encodes the envelope as DSSE JSON, with standard base64.
+// It is written by hand because it is on every statement's path: only
+// payloadType can need escaping, and keyids and base64 never do.
 func (e *Envelope) MarshalJSON() ([]byte, error) {
-	w := wireEnvelope{
-		Payload:     base64.StdEncoding.EncodeToString(e.Payload),
-		PayloadType: e.PayloadType,
-		Signatures:  make([]wireSignature, len(e.Signatures)),
+	pt, err := json.Marshal(e.PayloadType)
+	if err != nil {
+		return nil, err
 	}
+	n := 64 + base64.StdEncoding.EncodedLen(len(e.Payload)) + len(pt) + len(e.Signatures)*(96+base64.StdEncoding.EncodedLen(ed25519.SignatureSize))
+	b := make([]byte, 0, n)
+	b = append(b, `{"payload":"`...)
+	b = base64.StdEncoding.AppendEncode(b, e.Payload)
+	b = append(b, `","payloadType":`...)
+	b = append(b, pt...)
+	b = append(b, `,"signatures":[`...)
 	for i, s := range e.Signatures {
-		w.Signatures[i] = wireSignature{KeyID: s.KeyID, Sig: base64.StdEncoding.EncodeToString(s.Sig)}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if !validKeyID(s.KeyID) {
+			return nil, malformed("signatures[%d].keyid %q is not 64 lowercase hex digits", i, s.KeyID)
+		}
+		b = append(b, `{"keyid":"`...)
+		b = append(b, s.KeyID...)
+		b = append(b, `","sig":"`...)
+		b = base64.StdEncoding.AppendEncode(b, s.Sig)
+		b = append(b, `"}`...)
 	}
-	return json.Marshal(w)
+	b = append(b, "]}"...)
+	return b, nil
 }
 
 // UnmarshalJSON decodes DSSE JSON strictly: unknown fields, bad base64,

@@ -113,7 +113,7 @@ func (e *Envelope) UnmarshalJSON(data []byte) error {
 		return malformed("envelope: payload is empty")
 	}
 	if len(w.Signatures) == 0 {
-		return fmt.Errorf("%w: envelope has no signatures", ErrSignature)
+		return badSignature("envelope has no signatures")
 	}
 	sigs := make([]Signature, len(w.Signatures))
 	for i, s := range w.Signatures {
@@ -174,7 +174,7 @@ func (e *Envelope) Verify(pub ed25519.PublicKey) (bool, error) {
 			continue
 		}
 		if !ed25519.Verify(pub, msg, s.Sig) {
-			return false, fmt.Errorf("%w: the signature by key %s does not verify", ErrSignature, id[:16])
+			return false, badSignature("the signature by key %s does not verify", id[:16])
 		}
 		found = true
 	}
@@ -190,10 +190,10 @@ func (e *Envelope) VerifyAll(keys func(keyid string) (ed25519.PublicKey, bool)) 
 	for _, s := range e.Signatures {
 		pub, known := keys(s.KeyID)
 		if !known {
-			return nil, fmt.Errorf("%w: key %s is not a member key of this mechanism", ErrSignature, s.KeyID[:16])
+			return nil, badSignature("key %s is not a member key of this mechanism", s.KeyID[:16])
 		}
 		if !ed25519.Verify(pub, msg, s.Sig) {
-			return nil, fmt.Errorf("%w: the signature by key %s does not verify", ErrSignature, s.KeyID[:16])
+			return nil, badSignature("the signature by key %s does not verify", s.KeyID[:16])
 		}
 		ok[s.KeyID] = true
 	}
@@ -249,7 +249,27 @@ func validKeyID(s string) bool {
 }
 
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+	return &KindError{Kind: ErrMalformed, Err: fmt.Errorf(format, args...)}
+}
+
+// KindError is an error of a kind that callers branch on (ErrMalformed,
+// ErrSignature, ...). Its message is Err's alone, so that users read what
+// is wrong rather than the kind's name; errors.Is matches the kind.
+type KindError struct {
+	Kind error
+	Err  error
+}
+
+func (e *KindError) Error() string { return e.Err.Error() }
+
+// Is reports whether target is the error's kind.
+func (e *KindError) Is(target error) bool { return target == e.Kind }
+
+// Unwrap gives the underlying error.
+func (e *KindError) Unwrap() error { return e.Err }
+
+func badSignature(format string, args ...any) error {
+	return &KindError{Kind: ErrSignature, Err: fmt.Errorf(format, args...)}
 }
 
 // jsonProblem turns an encoding/json error into a message for users.

@@ -1,8 +1,11 @@
 package truce
 
 import (
+	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -57,7 +60,7 @@ func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, malformed("key file holds a %T, want an Ed25519 key", k)
+		return nil, malformed("key file holds %s key, want an Ed25519 key (make one with truce keygen)", keyKind(k))
 	}
 	return priv, nil
 }
@@ -85,4 +88,16 @@ func short(s string) string {
 		return s[:24] + "…"
 	}
 	return s
+}
+
+func keyKind(k any) string {
+	switch k.(type) {
+	case *rsa.PrivateKey:
+		return "an RSA"
+	case *ecdsa.PrivateKey:
+		return "an ECDSA"
+	case *ecdh.PrivateKey:
+		return "an X25519 or ECDH"
+	}
+	return "another kind of"
 }

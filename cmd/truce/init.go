@@ -18,6 +18,10 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if *origin == "" {
 		return withHint(errors.New("--origin is required"), "name the mechanism, for example: truce init --data %s --origin truce.example/istanbul-2025", *data)
 	}
+	if have, err := server.ReadInfo(*data); err == nil {
+		return withHint(fmt.Errorf("%s already holds a mechanism, %s", *data, have.Origin),
+			"serve it with truce serve --data %s, or give init another folder", *data)
+	}
 	info, err := server.Init(*data, *origin)
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ func runReindex(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if _, err := server.ReadInfo(*data); err != nil {
-		return err
+		return noMechanismHint(err, *data)
 	}
 	st, err := sqlite.Open(ctx, filepath.Join(*data, "state.db"))
 	if err != nil {

@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"syscall"
 
 	"github.com/truce-mechanism/truce/internal/server"
 )
@@ -19,13 +20,24 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	srv, err := server.Open(ctx, server.Config{Dir: *data, Logger: logger, Progress: progress(e, "catching up with the log")})
 	if err != nil {
-		if _, statErr := os.Stat(*data); statErr != nil {
-			return withHint(err, "make a mechanism first: truce init --data %s --origin ORIGIN", *data)
-		}
-		return err
+		return noMechanismHint(err, *data)
 	}
 	defer srv.Close(context.WithoutCancel(ctx))
-	return server.Serve(ctx, *addr, srv.Handler(), func(a string) {
+	err = server.Serve(ctx, *addr, srv.Handler(), func(a string) {
 		fmt.Fprintf(e.stdout, "serving %s at http://%s/ (log at http://%s/log/)\n", srv.Info.Origin, a, a)
 	})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return withHint(err, "another program, perhaps another truce serve, listens there; choose another address with --addr HOST:PORT")
+	}
+	return err
+}
+
+// noMechanismHint tells the user to run truce init when dir holds no
+// mechanism, and returns other errors as they are.
+func noMechanismHint(err error, dir string) error {
+	if !errors.Is(err, server.ErrNoMechanism) {
+		return err
+	}
+	return withHint(fmt.Errorf("%w %s", server.ErrNoMechanism, dir),
+		"make one first: truce init --data %s --origin ORIGIN, or give the folder that truce init made", dir)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,36 +32,41 @@ func runSign(ctx context.Context, e *env, args []string) error {
 	}
 	key, err := truce.ParsePrivateKey(pem)
 	if err != nil {
-		return fmt.Errorf("%s: %w", *keyFile, err)
+		return withHint(fmt.Errorf("%s is not a member key: %s", *keyFile, problem(err)),
+			"a member key is a PEM PKCS#8 Ed25519 private key: make one with truce keygen --out me.pem (or openssl genpkey -algorithm ed25519)")
 	}
 	in, name, err := readInput(e, fs.Args())
 	if err != nil {
 		return err
 	}
-	var probe struct {
-		PayloadType *string `json:"payloadType"`
-	}
+	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(in, &probe); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s is a JSON %s, not a statement or an envelope (a JSON object)", name, te.Value)
+		}
 		return fmt.Errorf("%s is not JSON: %v", name, err)
 	}
 	var env *truce.Envelope
-	if probe.PayloadType != nil {
+	_, cosign := probe["payloadType"]
+	if cosign {
 		// Co-sign an envelope.
 		env, err = truce.ParseEnvelope(in)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %s", name, problem(err))
 		}
 	} else {
 		payload, err := completeStatement(in)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return withHint(fmt.Errorf("%s: %s", name, problem(err)), "fix the statement and sign again; nothing was signed")
 		}
 		env = &truce.Envelope{PayloadType: truce.PayloadType, Payload: payload}
 	}
 	st, _, err := truce.ParseStatement(env.Payload)
 	if err != nil {
-		return withHint(fmt.Errorf("%s: %w", name, err), "fix the statement and sign again; nothing was signed")
+		return withHint(fmt.Errorf("%s: %s", name, problem(err)), "fix the statement and sign again; nothing was signed")
 	}
+	before := len(env.Signatures)
 	env.Sign(key)
 	b, err := env.MarshalJSON()
 	if err != nil {
@@ -75,7 +81,15 @@ func runSign(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot write envelope: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "signed %s %s by %s with key %s (%d signatures)\n", st.Type, st.ID, st.Author, truce.KeyID(key.Public().(ed25519.PublicKey))[:16], len(env.Signatures))
+	verb, note := "signed", ""
+	switch {
+	case len(env.Signatures) == before:
+		verb, note = "signed again", "this key's earlier signature replaced; "
+	case cosign:
+		verb = "co-signed"
+	}
+	fmt.Fprintf(e.stderr, "%s %s %s (author %s) with key %s (%s%s)\n", verb, st.Type, st.ID, st.Author,
+		truce.KeyID(key.Public().(ed25519.PublicKey))[:16], note, plural(len(env.Signatures), "signature"))
 	return nil
 }
 
@@ -111,8 +125,18 @@ func completeStatement(in []byte) ([]byte, error) {
 		}
 		m["id"] = id.String()
 	}
-	if m["time"] == nil || m["time"] == "" {
+	switch t := m["time"].(type) {
+	case nil:
 		m["time"] = time.Now().UTC().Format(time.RFC3339)
+	case string:
+		if t == "" {
+			m["time"] = time.Now().UTC().Format(time.RFC3339)
+		} else if _, err := time.Parse(time.RFC3339, t); err != nil {
+			// ParseStatement would say it in Go's layout language.
+			return nil, &truce.FieldError{Field: "time", Problem: fmt.Sprintf("%q is not an RFC 3339 time such as 2025-11-07T10:00:00Z (leave it out for now)", t)}
+		}
+	default:
+		return nil, &truce.FieldError{Field: "time", Problem: "must be a string: an RFC 3339 time such as 2025-11-07T10:00:00Z (leave it out for now)"}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -121,4 +145,18 @@ func completeStatement(in []byte) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSpace(b.Bytes()), nil
+}
+
+// plural gives n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// problem is err's message without the "malformed: " that the truce
+// package puts before every error about input: users know it is theirs.
+func problem(err error) string {
+	return strings.TrimPrefix(err.Error(), truce.ErrMalformed.Error()+": ")
 }

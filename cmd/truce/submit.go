@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 )
@@ -21,16 +22,23 @@ func runSubmit(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() == 0 {
 		return withHint(errors.New("give at least one envelope file"), "truce submit --server %s envelope.json", *srv)
 	}
-	failed := 0
+	if u, err := neturl.Parse(*srv); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return withHint(fmt.Errorf("--server %s is not an http or https URL", *srv), "give the URL that truce serve printed, such as --server http://127.0.0.1:8080")
+	}
+	failed, total := 0, 0
 	for _, name := range fs.Args() {
 		body, err := os.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("cannot read envelope: %w", err)
 		}
+		if unsigned(body) {
+			return withHint(fmt.Errorf("%s is a statement that nobody signed, not an envelope", name), "sign it first: truce sign --key me.pem --out envelope.json %s", name)
+		}
 		results, err := post(ctx, strings.TrimSuffix(*srv, "/")+"/v1/statements", body)
 		if err != nil {
 			return withHint(err, "is the server running at %s? (truce serve or truce demo)", *srv)
 		}
+		total += len(results)
 		for i, r := range results {
 			label := name
 			if len(results) > 1 {
@@ -48,8 +56,14 @@ func runSubmit(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of the statements were not accepted", failed)
+	switch {
+	case failed == 0:
+	case total == 1:
+		return errors.New("the statement was not accepted")
+	case failed == 1:
+		return fmt.Errorf("1 of %d statements was not accepted", total)
+	default:
+		return fmt.Errorf("%d of %d statements were not accepted", failed, total)
 	}
 	return nil
 }
@@ -75,6 +89,11 @@ func post(ctx context.Context, url string, body []byte) ([]submitResult, error) 
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		// A *url.Error repeats the method and URL, which the hint gives.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("cannot reach the server: %w", err)
 	}
 	defer resp.Body.Close()
@@ -93,4 +112,18 @@ func post(ctx context.Context, url string, body []byte) ([]submitResult, error) 
 		return nil, fmt.Errorf("unexpected answer from the server (%s): %.200s", resp.Status, b)
 	}
 	return []submitResult{one}, nil
+}
+
+// unsigned reports whether b looks like a statement rather than an
+// envelope or a batch of them: the server would only say that an
+// envelope has no field "type".
+func unsigned(b []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) != nil {
+		return false
+	}
+	_, typ := probe["type"]
+	_, pt := probe["payloadType"]
+	_, batch := probe["envelopes"]
+	return typ && !pt && !batch
 }

@@ -36,7 +36,7 @@ var (
 )
 
 func reject(kind error, format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{kind}, args...)...)
+	return &truce.KindError{Kind: kind, Err: fmt.Errorf(format, args...)}
 }
 
 // Verdict is the fold's judgement on one entry.

@@ -150,7 +150,7 @@ func ptr[T any](v T) *T { return &v }
 func incident(origin, against string) *truce.IncidentReport {
 	return &truce.IncidentReport{
 		OccurredAt: "2025-11-06", TimePrecision: 1,
-		Location: truce.Location{Lat: ptr(34.1), Lon: ptr(71.1), GeoPrecision: 1, Place: "Torkham", Admin1: "Nangarhar", Country: "Afghanistan"},
+		Location:  truce.Location{Lat: ptr(34.1), Lon: ptr(71.1), GeoPrecision: 1, Place: "Torkham", Admin1: "Nangarhar", Country: "Afghanistan"},
 		EventType: "Explosions/Remote violence", SubEventType: "Shelling/artillery/missile attack",
 		AllegedOrigin: origin, Against: against, Clauses: []string{"C1"},
 		Fatalities: ptr(2), Injured: ptr(5), Narrative: "Shells landed near the crossing.", Sources: []string{"monitor team 3"},

@@ -37,7 +37,8 @@ type Store struct {
 	r *sql.DB
 
 	// Statements prepared on w.
-	insertVerdict, upsertSubject, insertCharter, insertDenial, upsertDocument, setMeta *sql.Stmt
+	insertVerdicts, upsertSubjects                       *inserter
+	insertCharter, insertDenial, upsertDocument, setMeta *sql.Stmt
 	// Statements prepared on r.
 	getProgress, getVerdict, getSubject, getDocument *sql.Stmt
 }
@@ -131,22 +132,31 @@ func dsn(path string, params map[string]string, pragmas ...string) string {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	s.insertVerdicts, err = prepareInserter(ctx, s.w,
+		`INSERT INTO verdicts (idx, received, id, type, author, subject, accepted, reason)`, verdictCols, "")
+	if err != nil {
+		return err
+	}
+	// A subject is replaced by id, and keeps the index of its report (its
+	// rowid): a new subject at an index that another subject has is refused.
+	s.upsertSubjects, err = prepareInserter(ctx, s.w, `INSERT INTO subjects (idx, id, kind, received,
+			author, party, at, place, admin1, country, place_key, event_type, alleged_origin, against,
+			status, doc)`, subjectCols,
+		`ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+			received = excluded.received, author = excluded.author, party = excluded.party,
+			at = excluded.at, place = excluded.place, admin1 = excluded.admin1,
+			country = excluded.country, place_key = excluded.place_key,
+			event_type = excluded.event_type, alleged_origin = excluded.alleged_origin,
+			against = excluded.against, status = excluded.status, doc = excluded.doc`)
+	if err != nil {
+		return err
+	}
 	for _, p := range []struct {
 		db    *sql.DB
 		stmt  **sql.Stmt
 		query string
 	}{
-		{s.w, &s.insertVerdict, `INSERT INTO verdicts (idx, received, id, type, author, subject, accepted, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
-		{s.w, &s.upsertSubject, `INSERT INTO subjects (idx, id, kind, received, author, party, at,
-				place, admin1, country, place_key, event_type, alleged_origin, against, status, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, kind = excluded.kind,
-				received = excluded.received, author = excluded.author, party = excluded.party,
-				at = excluded.at, place = excluded.place, admin1 = excluded.admin1,
-				country = excluded.country, place_key = excluded.place_key,
-				event_type = excluded.event_type, alleged_origin = excluded.alleged_origin,
-				against = excluded.against, status = excluded.status, doc = excluded.doc`},
 		{s.w, &s.insertCharter, `INSERT INTO charters (version, idx, doc) VALUES (?, ?, ?)`},
 		{s.w, &s.insertDenial, `INSERT INTO access_denials (idx, id, author, party, subject, place, at, doc)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -174,10 +184,15 @@ func (s *Store) Close() error {
 	var errs []error
 	for _, stmt := range []*sql.Stmt{
 		s.getProgress, s.getVerdict, s.getSubject, s.getDocument,
-		s.insertVerdict, s.upsertSubject, s.insertCharter, s.insertDenial, s.upsertDocument, s.setMeta,
+		s.insertCharter, s.insertDenial, s.upsertDocument, s.setMeta,
 	} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
+		}
+	}
+	for _, in := range []*inserter{s.insertVerdicts, s.upsertSubjects} {
+		if in != nil {
+			errs = append(errs, in.Close())
 		}
 	}
 	if s.r != nil {

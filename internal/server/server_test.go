@@ -142,7 +142,7 @@ func charter() *truce.Charter {
 	return &truce.Charter{
 		Title: "Test", Parties: []truce.Party{{ID: "AF", Name: "Afghanistan"}, {ID: "PK", Name: "Pakistan"}},
 		Members: ms, Clauses: []truce.Clause{{ID: "C1", Text: "No cross-border attacks."}},
-		Rules: truce.Rules{ReplyWindow: "72h", Verification: truce.Verification{Roles: []string{"mediator"}, Quorum: 2, Agreement: "unanimous"}},
+		Rules:     truce.Rules{ReplyWindow: "72h", Verification: truce.Verification{Roles: []string{"mediator"}, Quorum: 2, Agreement: "unanimous"}},
 		Languages: []string{"en"},
 	}
 }
@@ -150,7 +150,7 @@ func charter() *truce.Charter {
 func incident() *truce.IncidentReport {
 	return &truce.IncidentReport{
 		OccurredAt: "2025-11-06", TimePrecision: 1,
-		Location: truce.Location{Lat: ptr(34.1), Lon: ptr(71.1), GeoPrecision: 1, Place: "Torkham", Admin1: "Nangarhar", Country: "Afghanistan"},
+		Location:  truce.Location{Lat: ptr(34.1), Lon: ptr(71.1), GeoPrecision: 1, Place: "Torkham", Admin1: "Nangarhar", Country: "Afghanistan"},
 		EventType: "Battles", SubEventType: "Armed clash", AllegedOrigin: "PK", Against: "AF",
 		Clauses: []string{"C1"}, Fatalities: ptr(0), Injured: ptr(1), Narrative: "Exchange of fire.", Sources: []string{},
 	}

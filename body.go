@@ -3,6 +3,7 @@ package truce
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -131,7 +132,7 @@ func (r *Rules) Window() time.Duration {
 func ParseWindow(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 {
+		if err != nil || days < 0 || days > int(math.MaxInt64/(24*time.Hour)) {
 			return 0, fmt.Errorf("%q is not a number of days", s)
 		}
 		return time.Duration(days) * 24 * time.Hour, nil
@@ -458,6 +459,7 @@ func checkWitnesses(f *fields, ws []Witness) {
 	for i, w := range ws {
 		f.need(fmt.Sprintf("witnesses[%d].name", i), w.Name)
 		f.need(fmt.Sprintf("witnesses[%d].key", i), w.Key)
+		f.need(fmt.Sprintf("witnesses[%d].url", i), w.URL)
 	}
 }
 

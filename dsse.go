@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"strconv"
 )
 
@@ -102,6 +104,9 @@ func (e *Envelope) UnmarshalJSON(data []byte) error {
 	if err := d.Decode(&w); err != nil {
 		return malformed("envelope: %s", jsonProblem(err))
 	}
+	if err := exactNames(data, reflect.TypeOf(w)); err != nil {
+		return malformed("envelope: %v", err)
+	}
 	if w.PayloadType != PayloadType {
 		return malformed("envelope: payloadType is %q, want %q", w.PayloadType, PayloadType)
 	}
@@ -190,10 +195,10 @@ func (e *Envelope) VerifyAll(keys func(keyid string) (ed25519.PublicKey, bool)) 
 	for _, s := range e.Signatures {
 		pub, known := keys(s.KeyID)
 		if !known {
-			return nil, badSignature("key %s is not a member key of this mechanism", s.KeyID[:16])
+			return nil, badSignature("key %s is not a member key of this mechanism", shortKeyID(s.KeyID))
 		}
 		if !ed25519.Verify(pub, msg, s.Sig) {
-			return nil, badSignature("the signature by key %s does not verify", s.KeyID[:16])
+			return nil, badSignature("the signature by key %s does not verify", shortKeyID(s.KeyID))
 		}
 		ok[s.KeyID] = true
 	}
@@ -234,6 +239,15 @@ func decodeBase64(s string) ([]byte, error) {
 		return b, nil
 	}
 	return base64.URLEncoding.DecodeString(s)
+}
+
+// shortKeyID is the start of a keyid, for messages. Envelopes made in code
+// may carry any keyid; only UnmarshalJSON checks them.
+func shortKeyID(id string) string {
+	if len(id) > 16 {
+		return id[:16]
+	}
+	return id
 }
 
 func validKeyID(s string) bool {
@@ -277,6 +291,10 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.EOF):
+		return "empty, want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
 	case errors.As(err, &se):
 		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):
@@ -299,6 +317,8 @@ func jsonKind(k string) string {
 		return "an object"
 	case "bool":
 		return "true or false"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
 	}
 	return "a number"
 }

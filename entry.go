@@ -56,6 +56,15 @@ func MarshalEntry(received time.Time, env *Envelope) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// firstDifference is the index of the first byte where a and b differ.
+func firstDifference(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
 // ParseEntry decodes a log entry. An error means the bytes are not a
 // truce entry at all; an entry whose envelope parses but whose statement
 // does not is returned with Problem set.
@@ -68,9 +77,22 @@ func ParseEntry(data []byte) (*Entry, error) {
 	if err != nil {
 		return nil, malformed("entry: received %q is not UTC with three fractional digits (%s)", w.Received, ReceivedLayout)
 	}
+	if len(w.Envelope) == 0 {
+		return nil, malformed("entry: envelope is required")
+	}
 	env := new(Envelope)
 	if err := env.UnmarshalJSON(w.Envelope); err != nil {
 		return nil, fmt.Errorf("entry: %w", err)
+	}
+	// The log's leaves are bytes: take each entry in the one form
+	// MarshalEntry writes, so that re-encoding an entry gives its leaf
+	// back and no two leaves hold the same entry.
+	canon, err := MarshalEntry(received, env)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, malformed("entry: not in canonical form (byte %d differs from what MarshalEntry writes)", firstDifference(canon, data))
 	}
 	e := &Entry{Received: received, Envelope: env}
 	e.Statement, e.Body, e.Problem = ParseStatement(env.Payload)

@@ -168,7 +168,7 @@ func (s *server) postStatements(w http.ResponseWriter, r *http.Request) {
 		Envelopes []json.RawMessage `json:"envelopes"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
-		writeError(w, http.StatusBadRequest, "request body is not JSON: "+err.Error())
+		writeError(w, http.StatusBadRequest, "request body is not a JSON object (one envelope, or {\"envelopes\":[…]}): "+err.Error())
 		return
 	}
 	if probe.Envelopes == nil {
@@ -251,7 +251,17 @@ func (s *server) listStatements(w http.ResponseWriter, r *http.Request) {
 	}
 	next := ""
 	if len(vs) == limit {
-		next = strconv.FormatUint(vs[len(vs)-1].Index+1, 10)
+		// A full page is the last one when nothing follows it: next is
+		// empty at the end.
+		after := vs[len(vs)-1].Index + 1
+		more, err := s.Store.Verdicts(r.Context(), after, 1)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		if len(more) > 0 {
+			next = strconv.FormatUint(after, 10)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": next})
 }

@@ -61,8 +61,16 @@ func (s *Store) Put(sum string, size int64, r io.Reader) (err error) {
 		return fmt.Errorf("%w: %q is not a lowercase hex SHA-256", ErrMismatch, sum)
 	}
 	if s.Has(sum) {
-		_, err := io.Copy(io.Discard, r)
-		return err
+		// Already stored: the upload must still be the same file.
+		h := sha256.New()
+		n, err := io.Copy(h, io.LimitReader(r, size+1))
+		if err != nil {
+			return fmt.Errorf("cannot read evidence file: %w", err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); n != size || got != sum {
+			return fmt.Errorf("%w: the upload (%d bytes, sha256 %s) is not the stored file %s", ErrMismatch, n, got, sum)
+		}
+		return nil
 	}
 	dir := filepath.Dir(s.path(sum))
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -65,3 +65,22 @@ func TestPut(t *testing.T) {
 		t.Fatalf("Open of a path = %v", err)
 	}
 }
+
+func TestPutAgain(t *testing.T) {
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("statement of a witness")
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	if err := s.Put(sum, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(sum, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatalf("the same file again: %v", err)
+	}
+	if err := s.Put(sum, int64(len(data)), bytes.NewReader([]byte("statement of a witnesz"))); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("other bytes under a stored name: %v, want ErrMismatch", err)
+	}
+}

@@ -228,6 +228,7 @@ func (s *State) checkAmend(e *truce.Entry, c *Charter, b *truce.CharterAmend, ve
 		}
 		n.Signers = signers(c.Members, ok)
 		s.addCharter(&n)
+		s.changes.compliance = true // clauses and their consequences may have changed
 		// New rules and roles apply to every question still undecided.
 		for _, sub := range s.Subjects() {
 			if sub.WindowClosedAt != nil && sub.Withdrawn == nil {

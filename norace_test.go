@@ -1,0 +1,5 @@
+//go:build !race
+
+package truce_test
+
+const raceEnabled = false

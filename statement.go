@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
 )
 
@@ -146,86 +145,3 @@ func strictDecode(data []byte, v any) error {
 	return exactNames(data, reflect.TypeOf(v))
 }
 
-// exactNames checks that every name in the JSON data is spelled exactly
-// as the field of t that encoding/json fills with it, and that no object
-// has a name twice. encoding/json matches names regardless of case, and of
-// Unicode folding ("ſubject" is "subject"), and keeps the last of
-// duplicate names; JavaScript, Python and most other parsers do neither.
-// A signed statement must read the same to every checker.
-func exactNames(data []byte, t reflect.Type) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	return walkNames(d, t, "")
-}
-
-func walkNames(d *json.Decoder, t reflect.Type, at string) error {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	tok, err := d.Token()
-	if err != nil {
-		return err
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for d.More() {
-			tok, err := d.Token()
-			if err != nil {
-				return err
-			}
-			name, _ := tok.(string)
-			if seen[name] {
-				return fmt.Errorf("%q is given twice", at+name)
-			}
-			seen[name] = true
-			var ft reflect.Type // nil: any names below, as in a json.RawMessage
-			switch {
-			case t != nil && t.Kind() == reflect.Struct:
-				f, ok := jsonField(t, name)
-				if !ok {
-					return fmt.Errorf("unknown field %q (names are case-sensitive)", at+name)
-				}
-				ft = f
-			case t != nil && t.Kind() == reflect.Map:
-				ft = t.Elem()
-			}
-			if err := walkNames(d, ft, at+name+"."); err != nil {
-				return err
-			}
-		}
-		_, err = d.Token()
-		return err
-	case json.Delim('['):
-		var et reflect.Type
-		if t != nil && t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 {
-			et = t.Elem()
-		}
-		for d.More() {
-			if err := walkNames(d, et, at); err != nil {
-				return err
-			}
-		}
-		_, err = d.Token()
-		return err
-	}
-	return nil
-}
-
-// jsonField finds the field of struct t whose JSON name is exactly name.
-func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if n == "" {
-			n = f.Name
-		}
-		if n == name && n != "-" {
-			return f.Type, true
-		}
-	}
-	return nil, false
-}

@@ -46,7 +46,7 @@ var commands = []command{
 	{"serve", "serve --data DIR [--addr HOST:PORT]", "serve a mechanism", runServe},
 	{"audit", "audit --server URL --log-key KEY", "fetch and verify the whole log, replay it, and compare with the server", runAudit},
 	{"reindex", "reindex --data DIR", "rebuild the projection from the log", runReindex},
-	{"demo", "demo [--data DIR] [--addr HOST:PORT]", "make and serve a simulated mechanism", runDemo},
+	{"demo", "demo [--data DIR] [--addr HOST:PORT] [--seed N]", "make and serve a simulated mechanism", runDemo},
 }
 
 // hintError is an error with a hint for the user.

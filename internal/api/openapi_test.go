@@ -291,7 +291,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 		if !strings.Contains(r, " ") {
 			t.Errorf("api.go registers %q for every method; describe it or give it a method", r)
 		}
-		registered[r] = true
+		// "/{$}" is ServeMux's way of saying exactly "/".
+		registered[strings.Replace(r, " /{$}", " /", 1)] = true
 	}
 	if !catchAll {
 		t.Errorf("api.go has no catch-all /v1/ route; the description promises a JSON 404 for unknown routes")

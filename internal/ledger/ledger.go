@@ -107,6 +107,8 @@ type Ledger struct {
 	stop   func(context.Context) error // Tessera's shutdown
 	cancel context.CancelFunc          // ends Tessera's background work
 
+	batch uint // Tessera's largest batch
+
 	mu       sync.RWMutex // guards closed against inflight.Add
 	closed   bool
 	inflight sync.WaitGroup
@@ -171,6 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 		reader: reader,
 		stop:   stop,
 		cancel: cancel,
+		batch:  cfg.BatchMaxSize,
 	}
 	size, err := l.Size(ctx)
 	if err != nil {

@@ -42,21 +42,37 @@ type Info struct {
 // ErrNoMechanism is returned by Open for a folder without a mechanism.
 var ErrNoMechanism = errors.New("no mechanism in the data folder")
 
-// Init makes a new mechanism in dir: a log key and mechanism.json. It
-// refuses a folder that already holds one.
+// Init makes a new mechanism in dir: a new log key and mechanism.json.
+// It refuses a folder that already holds one.
 func Init(dir, origin string) (*Info, error) {
 	if origin == "" {
 		return nil, errors.New("an origin is required, such as truce.example/istanbul-2025")
+	}
+	skey, _, err := ledger.GenerateKey(origin)
+	if err != nil {
+		return nil, err
+	}
+	return InitWithKey(dir, skey)
+}
+
+// InitWithKey makes a new mechanism in dir with the given signed-note log
+// key, whose name is the mechanism's origin. Tools that make reproducible
+// mechanisms, such as the demo, derive the key themselves.
+func InitWithKey(dir, skey string) (*Info, error) {
+	signer, err := ledger.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use the log key: %w", err)
+	}
+	origin := signer.Name()
+	vkey, err := ledger.VerifierKey(skey)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "mechanism.json")); err == nil {
 		return nil, fmt.Errorf("%s already holds a mechanism", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create data folder: %w", err)
-	}
-	skey, vkey, err := ledger.GenerateKey(origin)
-	if err != nil {
-		return nil, err
 	}
 	if err := writeFileSync(filepath.Join(dir, "log.key"), []byte(skey+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("cannot write log key: %w", err)

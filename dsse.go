@@ -98,14 +98,19 @@ func (e *Envelope) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes DSSE JSON strictly: unknown fields, bad base64,
 // a missing keyid or a signature of the wrong size are errors.
 func (e *Envelope) UnmarshalJSON(data []byte) error {
-	var w wireEnvelope
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&w); err != nil {
-		return malformed("envelope: %s", jsonProblem(err))
-	}
-	if err := exactNames(data, reflect.TypeOf(w)); err != nil {
-		return malformed("envelope: %v", err)
+	w, ok := canonicalEnvelope(data)
+	if !ok {
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&w); err != nil {
+			return malformed("envelope: %s", jsonProblem(err))
+		}
+		if d.More() {
+			return malformed("envelope: trailing data after the JSON object")
+		}
+		if err := exactNames(data, reflect.TypeOf(w)); err != nil {
+			return malformed("envelope: %v", err)
+		}
 	}
 	if w.PayloadType != PayloadType {
 		return malformed("envelope: payloadType is %q, want %q", w.PayloadType, PayloadType)
@@ -136,6 +141,58 @@ func (e *Envelope) UnmarshalJSON(data []byte) error {
 	}
 	*e = Envelope{PayloadType: w.PayloadType, Payload: payload, Signatures: sigs}
 	return nil
+}
+
+// canonicalEnvelope reads an envelope in exactly the form MarshalJSON
+// writes, which is what truce's own tools send, without a JSON decoder.
+// Anything else (other spacing, order or escapes) is left to the decoder.
+func canonicalEnvelope(data []byte) (w wireEnvelope, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(`{"payload":"`))
+	if !ok {
+		return w, false
+	}
+	if w.Payload, rest, ok = base64Token(rest); !ok {
+		return w, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`","payloadType":"`+PayloadType+`","signatures":[`)); !ok {
+		return w, false
+	}
+	w.PayloadType = PayloadType
+	for len(w.Signatures) == 0 || rest[0] == ',' {
+		if len(w.Signatures) > 0 {
+			rest = rest[1:]
+		}
+		var s wireSignature
+		if rest, ok = bytes.CutPrefix(rest, []byte(`{"keyid":"`)); !ok || len(rest) < 64 {
+			return w, false
+		}
+		s.KeyID, rest = string(rest[:64]), rest[64:]
+		if rest, ok = bytes.CutPrefix(rest, []byte(`","sig":"`)); !ok {
+			return w, false
+		}
+		if s.Sig, rest, ok = base64Token(rest); !ok {
+			return w, false
+		}
+		if rest, ok = bytes.CutPrefix(rest, []byte(`"}`)); !ok || len(rest) == 0 {
+			return w, false
+		}
+		w.Signatures = append(w.Signatures, s)
+	}
+	return w, string(rest) == "]}"
+}
+
+// base64Token reads base64 characters up to the next quote.
+func base64Token(b []byte) (string, []byte, bool) {
+	for i, c := range b {
+		switch {
+		case c == '"':
+			return string(b[:i]), b[i:], true
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
+		default:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
 }
 
 // PAE is DSSE's pre-authentication encoding of a payload: the bytes that
@@ -211,10 +268,9 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 		return nil, &SizeError{Size: len(data), Max: MaxStatementSize}
 	}
 	e := new(Envelope)
-	if err := json.Unmarshal(data, e); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, malformed("envelope is not JSON: %v", err)
+	if err := e.UnmarshalJSON(data); err != nil {
+		if !json.Valid(data) {
+			return nil, malformed("envelope is not JSON: %v", errors.Unwrap(err))
 		}
 		return nil, err
 	}

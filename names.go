@@ -14,7 +14,8 @@ import (
 // names regardless of case, and of Unicode folding ("ſubject" is
 // "subject"), and keeps the last of duplicate names; JavaScript, Python and
 // most other parsers do neither. A signed statement must read the same to
-// every checker. data must be JSON that encoding/json has already accepted.
+// every checker. data should be JSON that encoding/json has already
+// accepted; on anything else the scan stops with an error.
 func exactNames(data []byte, t reflect.Type) error {
 	s := nameScanner{data: data}
 	return s.value(t, "", true)
@@ -125,8 +126,12 @@ func (s *nameScanner) value(t reflect.Type, at string, check bool) error {
 		return fmt.Errorf("malformed JSON at byte %d", s.i)
 	}
 	// A number, true, false or null.
-	for s.i < len(s.data) && !strings.ContainsRune(",]} \t\n\r", rune(s.data[s.i])) {
+	start := s.i
+	for s.i < len(s.data) && !strings.ContainsRune(",]}: \t\n\r", rune(s.data[s.i])) {
 		s.i++
+	}
+	if s.i == start {
+		return fmt.Errorf("malformed JSON at byte %d", s.i)
 	}
 	return nil
 }
@@ -159,6 +164,11 @@ var jsonFields = fieldTable(
 	reflect.TypeFor[Charter](), reflect.TypeFor[CharterAmend](), reflect.TypeFor[IncidentReport](),
 	reflect.TypeFor[ActionReport](), reflect.TypeFor[EvidenceAdd](), reflect.TypeFor[Reply](),
 	reflect.TypeFor[Assessment](), reflect.TypeFor[AccessDenied](), reflect.TypeFor[Withdraw](),
+	reflect.TypeFor[typedStatement[Charter]](), reflect.TypeFor[typedStatement[CharterAmend]](),
+	reflect.TypeFor[typedStatement[IncidentReport]](), reflect.TypeFor[typedStatement[ActionReport]](),
+	reflect.TypeFor[typedStatement[EvidenceAdd]](), reflect.TypeFor[typedStatement[Reply]](),
+	reflect.TypeFor[typedStatement[Assessment]](), reflect.TypeFor[typedStatement[AccessDenied]](),
+	reflect.TypeFor[typedStatement[Withdraw]](),
 )
 
 func fieldTable(roots ...reflect.Type) map[reflect.Type]map[string]reflect.Type {

@@ -47,13 +47,14 @@ type Statement struct {
 // the body of its type. The returned body is a pointer to the type's body
 // struct (*Charter, *IncidentReport, ...).
 func ParseStatement(payload []byte) (*Statement, any, error) {
-	var s Statement
-	if err := strictDecode(payload, &s); err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			return nil, nil, fe
+	s, body, ok := decodeTyped(payload)
+	if !ok {
+		// The two-step decoding below accepts exactly what decodeTyped
+		// does, and says precisely what is wrong with what it does not.
+		var err error
+		if s, body, err = decodeUntyped(payload); err != nil {
+			return nil, nil, err
 		}
-		return nil, nil, malformed("statement: %s", err)
 	}
 	for _, f := range []struct{ name, v string }{{"type", s.Type}, {"id", s.ID}, {"mechanism", s.Mechanism}, {"author", s.Author}} {
 		if f.v == "" {
@@ -66,24 +67,129 @@ func ParseStatement(payload []byte) (*Statement, any, error) {
 	if s.Time.IsZero() {
 		return nil, nil, &FieldError{Field: "time", Problem: "is required (RFC 3339, e.g. 2025-11-07T10:00:00Z)"}
 	}
+	if err := body.check(); err != nil {
+		return nil, nil, err
+	}
+	return s, body, nil
+}
+
+// decodeUntyped decodes the statement, then its body by its type.
+func decodeUntyped(payload []byte) (*Statement, body, error) {
+	var s Statement
+	if err := strictDecode(payload, &s); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return nil, nil, fe
+		}
+		return nil, nil, malformed("statement: %s", err)
+	}
+	if s.Type == "" {
+		return nil, nil, &FieldError{Field: "type", Problem: "is required"}
+	}
 	if len(s.Body) == 0 || bytes.Equal(s.Body, []byte("null")) {
 		return nil, nil, &FieldError{Field: "body", Problem: "is required"}
 	}
-	body, err := newBody(s.Type)
+	b, err := newBody(s.Type)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := strictDecode(s.Body, body); err != nil {
+	if err := strictDecode(s.Body, b); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			return nil, nil, &FieldError{Field: "body." + fe.Field, Problem: fe.Problem}
 		}
 		return nil, nil, malformed("body of %s: %s", s.Type, err)
 	}
-	if err := body.check(); err != nil {
-		return nil, nil, err
+	return &s, b, nil
+}
+
+// typedStatement is a statement with its body's type known, so that it is
+// decoded in one pass.
+type typedStatement[B any] struct {
+	Type      string    `json:"type"`
+	ID        string    `json:"id"`
+	Mechanism string    `json:"mechanism"`
+	Author    string    `json:"author"`
+	Time      time.Time `json:"time"`
+	Body      *B        `json:"body"`
+}
+
+// decodeTyped decodes a well-formed statement in one pass, after finding
+// its type; ok is false for anything it cannot take, which decodeUntyped
+// then explains.
+func decodeTyped(payload []byte) (*Statement, body, bool) {
+	typ, span := statementType(payload)
+	switch typ {
+	case TypeCharter:
+		return decodeAs[Charter](payload, span)
+	case TypeCharterAmend:
+		return decodeAs[CharterAmend](payload, span)
+	case TypeIncident:
+		return decodeAs[IncidentReport](payload, span)
+	case TypeAction:
+		return decodeAs[ActionReport](payload, span)
+	case TypeEvidence:
+		return decodeAs[EvidenceAdd](payload, span)
+	case TypeReply:
+		return decodeAs[Reply](payload, span)
+	case TypeAssessment:
+		return decodeAs[Assessment](payload, span)
+	case TypeAccessDenied:
+		return decodeAs[AccessDenied](payload, span)
+	case TypeWithdraw:
+		return decodeAs[Withdraw](payload, span)
 	}
-	return &s, body, nil
+	return nil, nil, false
+}
+
+func decodeAs[B any, P interface {
+	*B
+	body
+}](payload []byte, span [2]int) (*Statement, body, bool) {
+	var t typedStatement[B]
+	if err := strictDecode(payload, &t); err != nil || t.Body == nil {
+		return nil, nil, false
+	}
+	return &Statement{Type: t.Type, ID: t.ID, Mechanism: t.Mechanism, Author: t.Author, Time: t.Time, Body: payload[span[0]:span[1]]}, P(t.Body), true
+}
+
+// statementType finds a statement's top-level type and the span of its
+// body, without decoding it.
+func statementType(payload []byte) (typ string, body [2]int) {
+	s := nameScanner{data: payload}
+	if s.peek() != '{' {
+		return "", body
+	}
+	s.i++
+	for {
+		c := s.peek()
+		if c == ',' {
+			s.i++
+			c = s.peek()
+		}
+		if c != '"' {
+			return typ, body
+		}
+		name, _ := s.str()
+		if s.peek() != ':' {
+			return "", body
+		}
+		s.i++
+		start := s.i
+		if name == "type" && s.peek() == '"' {
+			v, escaped := s.str()
+			if !escaped {
+				typ = v
+			}
+			continue
+		}
+		if s.value(nil, "", false) != nil {
+			return "", body
+		}
+		if name == "body" {
+			body = [2]int{start, s.i}
+		}
+	}
 }
 
 // NewEnvelope encodes a statement as the payload of an unsigned envelope.

@@ -69,6 +69,7 @@ type Mechanism struct {
 	ready   map[uint64]*item
 	wake    chan struct{}
 	failed  error
+	stalled stall // the applier's own: a gap seen at the last tick
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
@@ -290,16 +291,35 @@ func (m *Mechanism) catchUpMissing(ctx context.Context) error {
 	}
 	next := m.st.Next()
 	if size <= next {
+		m.stalled = stall{}
 		return nil
 	}
 	m.amu.Lock()
 	_, waiting := m.ready[next]
+	// The gap runs to the first entry already handed over.
+	to := min(size, next+catchUpBatch)
+	for i := next; i < to; i++ {
+		if _, ok := m.ready[i]; ok {
+			to = i
+			break
+		}
+	}
 	m.amu.Unlock()
-	if waiting {
+	// Under load a submitter can take a while to hand over an entry the
+	// log already holds; only a gap that outlasts a whole tick is read back.
+	if waiting || m.stalled.next != next || !m.stalled.seen {
+		m.stalled = stall{next: next, seen: !waiting}
 		return nil
 	}
-	m.log.Warn("reading a sequenced entry back from the log", "index", next)
-	return m.catchUp(ctx, min(size, next+catchUpBatch))
+	m.stalled = stall{}
+	m.log.Warn("reading sequenced entries back from the log", "from", next, "to", to)
+	return m.catchUp(ctx, to)
+}
+
+// stall remembers the entry the applier was missing at the last tick.
+type stall struct {
+	next uint64
+	seen bool
 }
 
 // answerStale answers submitters whose entries were applied from the log

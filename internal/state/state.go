@@ -313,6 +313,15 @@ func (h *windowHeap) Pop() any {
 
 // MarshalCanonical encodes v as the JSON the projection stores.
 func MarshalCanonical(v any) []byte {
+	if m, ok := v.(json.Marshaler); ok {
+		// Called directly, not through json.Marshal, which would check and
+		// compact what MarshalJSON returns all over again.
+		b, err := m.MarshalJSON()
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only plain data is encoded here

@@ -250,4 +250,3 @@ func strictDecode(data []byte, v any) error {
 	}
 	return exactNames(data, reflect.TypeOf(v))
 }
-

@@ -112,35 +112,45 @@ func (e *Envelope) UnmarshalJSON(data []byte) error {
 			return malformed("envelope: %v", err)
 		}
 	}
-	if w.PayloadType != PayloadType {
-		return malformed("envelope: payloadType is %q, want %q", w.PayloadType, PayloadType)
-	}
-	payload, err := decodeBase64(w.Payload)
+	env, err := w.envelope(decodeBase64)
 	if err != nil {
-		return malformed("envelope: payload is not base64: %v", err)
+		return err
+	}
+	*e = *env
+	return nil
+}
+
+// envelope checks a decoded wire envelope and decodes its base64 with
+// decode.
+func (w *wireEnvelope) envelope(decode func(string) ([]byte, error)) (*Envelope, error) {
+	if w.PayloadType != PayloadType {
+		return nil, malformed("envelope: payloadType is %q, want %q", w.PayloadType, PayloadType)
+	}
+	payload, err := decode(w.Payload)
+	if err != nil {
+		return nil, malformed("envelope: payload is not base64: %v", err)
 	}
 	if len(payload) == 0 {
-		return malformed("envelope: payload is empty")
+		return nil, malformed("envelope: payload is empty")
 	}
 	if len(w.Signatures) == 0 {
-		return badSignature("envelope has no signatures")
+		return nil, badSignature("envelope has no signatures")
 	}
 	sigs := make([]Signature, len(w.Signatures))
 	for i, s := range w.Signatures {
 		if !validKeyID(s.KeyID) {
-			return malformed("envelope: signatures[%d].keyid %q is not 64 lowercase hex digits", i, s.KeyID)
+			return nil, malformed("envelope: signatures[%d].keyid %q is not 64 lowercase hex digits", i, s.KeyID)
 		}
-		sig, err := decodeBase64(s.Sig)
+		sig, err := decode(s.Sig)
 		if err != nil {
-			return malformed("envelope: signatures[%d].sig is not base64: %v", i, err)
+			return nil, malformed("envelope: signatures[%d].sig is not base64: %v", i, err)
 		}
 		if len(sig) != ed25519.SignatureSize {
-			return malformed("envelope: signatures[%d].sig is %d bytes, an Ed25519 signature is %d", i, len(sig), ed25519.SignatureSize)
+			return nil, malformed("envelope: signatures[%d].sig is %d bytes, an Ed25519 signature is %d", i, len(sig), ed25519.SignatureSize)
 		}
 		sigs[i] = Signature{KeyID: s.KeyID, Sig: sig}
 	}
-	*e = Envelope{PayloadType: w.PayloadType, Payload: payload, Signatures: sigs}
-	return nil
+	return &Envelope{PayloadType: w.PayloadType, Payload: payload, Signatures: sigs}, nil
 }
 
 // canonicalEnvelope reads an envelope in exactly the form MarshalJSON

@@ -32,3 +32,29 @@ func FuzzDecodeTyped(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalEntry checks that the decoder-free reading of an entry
+// takes only entries the general path takes, and reads them the same.
+func FuzzCanonicalEntry(f *testing.F) {
+	files, _ := filepath.Glob("testdata/vectors/*/entry.json")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := canonicalEntry(data)
+		if !ok {
+			return
+		}
+		general, err := generalEntry(data)
+		if err != nil {
+			t.Fatalf("canonicalEntry takes %q, generalEntry refuses it: %v", data, err)
+		}
+		if !reflect.DeepEqual(fast, general) {
+			t.Fatalf("the two readings of %q differ:\n%+v\n%+v", data, fast, general)
+		}
+	})
+}

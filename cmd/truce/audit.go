@@ -2,9 +2,98 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/truce-mechanism/truce/internal/audit"
 )
 
 func runAudit(ctx context.Context, e *env, args []string) error {
-	return errors.New("audit: not yet")
+	const usage = "audit --server URL --log-key KEY [--json] [--workers N]"
+	fs := flags(e, "audit", usage)
+	srv := fs.String("server", "http://127.0.0.1:8080", "the mechanism's server")
+	key := fs.String("log-key", "", "the log's signed-note verifier key, from a source you trust (not the server)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	workers := fs.Int("workers", 0, "goroutines verifying signatures (default: one per core)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *key == "" {
+		return withHint(errors.New("give the log's verifier key with --log-key"),
+			"take it from a source you trust, such as a party's mechanism.json (log_key); the server's /v1/log shows it too, but an audit must not rely on the server it checks")
+	}
+	r, err := audit.Run(ctx, audit.Config{
+		Server:   *srv,
+		LogKey:   *key,
+		Workers:  *workers,
+		Progress: progress(e, "auditing the log"),
+		Logger:   slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	switch {
+	case errors.Is(err, audit.ErrLogKey):
+		return withHint(err, "a log key reads origin+hash+base64, such as the log_key of a data folder's mechanism.json")
+	case err != nil:
+		return withHint(fmt.Errorf("cannot audit: %w", err), "is the server running at %s?", *srv)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printAuditReport(e.stdout, r)
+	}
+	if n := len(r.Problems); n > 0 {
+		return fmt.Errorf("the audit found %d %s", n, auditPlural(n, "problem", "problems"))
+	}
+	return nil
+}
+
+// printAuditReport writes the summary, then every problem on a line.
+func printAuditReport(w io.Writer, r *audit.Report) {
+	fmt.Fprintf(w, "audited %s at %s\n", r.Origin, r.Server)
+	fmt.Fprintf(w, "  checkpoint   size %d, root %s\n", r.Size, r.Root)
+	fmt.Fprintf(w, "  entries      %d replayed: %d accepted, %d rejected\n", r.Entries, r.Accepted, r.Rejected)
+	fmt.Fprintf(w, "  signatures   %d verified, %d bad, %d by keys no charter lists\n", r.Signatures, r.BadSignatures, r.UnknownKeySignatures)
+	fmt.Fprintf(w, "  charter      version %d\n", r.CharterVersion)
+	fmt.Fprintf(w, "  incidents    %s\n", auditStatuses(r.Incidents))
+	fmt.Fprintf(w, "  actions      %s\n", auditStatuses(r.Actions))
+	fmt.Fprintf(w, "  server       %d entries applied when compared\n", r.ServerApplied)
+	fmt.Fprintf(w, "  time         %.2fs (log %.2fs), %.0f entries/s\n", r.Seconds, r.ReplaySeconds, r.EntriesPerSecond)
+	if len(r.Problems) == 0 {
+		fmt.Fprintln(w, "no problems: the log verifies, and the server's state is the replay's")
+		return
+	}
+	fmt.Fprintf(w, "%d %s:\n", len(r.Problems), auditPlural(len(r.Problems), "problem", "problems"))
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+}
+
+func auditStatuses(m map[string]int) string {
+	total := 0
+	var parts []string
+	for _, s := range slices.Sorted(maps.Keys(m)) {
+		total += m[s]
+		parts = append(parts, fmt.Sprintf("%s %d", s, m[s]))
+	}
+	if total == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
+}
+
+func auditPlural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -1,6 +1,7 @@
 package truce
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -120,7 +121,7 @@ func (s *nameScanner) value(t reflect.Type, at string, check bool) error {
 			}
 		}
 	case '"':
-		s.str()
+		s.skipStr()
 		return nil
 	case 0:
 		return fmt.Errorf("malformed JSON at byte %d", s.i)
@@ -139,22 +140,31 @@ func (s *nameScanner) value(t reflect.Type, at string, check bool) error {
 // str scans a string at s.i and returns its raw content and whether it
 // has escapes.
 func (s *nameScanner) str() (string, bool) {
+	start := s.i + 1
+	escaped := s.skipStr()
+	end := max(start, s.i-1)
+	return string(s.data[start:end]), escaped
+}
+
+// skipStr moves past a string at s.i, and reports whether it has escapes.
+func (s *nameScanner) skipStr() bool {
 	s.i++ // the opening quote
-	start, escaped := s.i, false
+	escaped := false
 	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case '\\':
-			escaped = true
-			s.i += 2
-			continue
-		case '"':
-			v := string(s.data[start:s.i])
-			s.i++
-			return v, escaped
+		j := bytes.IndexByte(s.data[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.data)
+			return escaped
 		}
-		s.i++
+		k := bytes.IndexByte(s.data[s.i:s.i+j], '\\')
+		if k < 0 {
+			s.i += j + 1
+			return escaped
+		}
+		escaped = true
+		s.i += k + 2 // the backslash and the character it escapes
 	}
-	return string(s.data[start:]), escaped
+	return escaped
 }
 
 // jsonFields maps every struct type of the wire format to its fields by

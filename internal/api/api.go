@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,14 +167,12 @@ func (s *server) postStatements(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "cannot read request body: "+err.Error())
 		return
 	}
-	var probe struct {
-		Envelopes []json.RawMessage `json:"envelopes"`
-	}
-	if err := json.Unmarshal(body, &probe); err != nil {
+	raws, batch, err := splitBatch(body)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "request body is not a JSON object (one envelope, or {\"envelopes\":[…]}): "+err.Error())
 		return
 	}
-	if probe.Envelopes == nil {
+	if !batch {
 		res := s.Mechanism.Submit(r.Context(), [][]byte{body})
 		code, out := toResult(res[0])
 		if out.Error != nil {
@@ -182,10 +181,6 @@ func (s *server) postStatements(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, code, out)
 		return
-	}
-	raws := make([][]byte, len(probe.Envelopes))
-	for i, e := range probe.Envelopes {
-		raws[i] = e
 	}
 	res := s.Mechanism.Submit(r.Context(), raws)
 	out := make([]result, len(res))
@@ -316,3 +311,48 @@ in a public append-only Merkle log; every finding is a pure function of that log
 <p>Audit it yourself: <code>truce audit --server URL --log-key KEY</code>.</p>
 </html>
 `))
+
+// splitBatch tells one envelope from a batch {"envelopes":[...]}, and
+// splits a batch into its envelopes' bytes, reading each once.
+func splitBatch(body []byte) (envelopes [][]byte, batch bool, err error) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		if err == nil {
+			err = fmt.Errorf("it begins with %v", tok)
+		}
+		return nil, false, err
+	}
+	if !d.More() {
+		return nil, false, nil // {}: one envelope, which parsing refuses
+	}
+	if key, err := d.Token(); err != nil || key != "envelopes" {
+		if err != nil {
+			return nil, false, err
+		}
+		if !json.Valid(body) {
+			return nil, false, errors.New("it is not valid JSON")
+		}
+		return nil, false, nil
+	}
+	if tok, err := d.Token(); err != nil || tok != json.Delim('[') {
+		return nil, true, errors.New(`"envelopes" must be a list of envelopes`)
+	}
+	envelopes = [][]byte{}
+	for d.More() {
+		var raw json.RawMessage
+		if err := d.Decode(&raw); err != nil {
+			return nil, true, err
+		}
+		envelopes = append(envelopes, raw)
+	}
+	if _, err := d.Token(); err != nil {
+		return nil, true, err
+	}
+	if tok, err := d.Token(); err != nil || tok != json.Delim('}') {
+		return nil, true, errors.New(`a batch holds "envelopes" and nothing else`)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, true, errors.New("trailing data after the JSON object")
+	}
+	return envelopes, true, nil
+}

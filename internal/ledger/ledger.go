@@ -411,3 +411,32 @@ func VerifierKey(skey string) (string, error) {
 	}
 	return vkey, nil
 }
+
+// Queue hands an entry to the log without waiting, and returns the
+// function that waits until it is durably sequenced and gives its index.
+// The caller must call wait exactly once. Entries queued one after another
+// by one goroutine are sequenced in that order only within one Tessera
+// batch; callers that need an order wait as AddBatch does.
+func (l *Ledger) Queue(ctx context.Context, entry []byte) (wait func() (uint64, error)) {
+	if len(entry) > MaxEntrySize {
+		err := fmt.Errorf("cannot add entry of %d bytes (at most %d): %w", len(entry), MaxEntrySize, ErrTooLarge)
+		return func() (uint64, error) { return 0, err }
+	}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return func() (uint64, error) { return 0, fmt.Errorf("cannot add entry: %w", ErrClosed) }
+	}
+	l.inflight.Add(1)
+	l.mu.RUnlock()
+	// As in Add, a copy keeps what Tessera hashes and what it writes equal.
+	future := l.add(ctx, tessera.NewEntry(bytes.Clone(entry)))
+	return func() (uint64, error) {
+		defer l.inflight.Done()
+		idx, err := future()
+		if err != nil {
+			return 0, fmt.Errorf("cannot add entry: %w", err)
+		}
+		return idx.Index, nil
+	}
+}

@@ -28,8 +28,9 @@ import (
 
 // Log is the append-only log the mechanism writes to.
 type Log interface {
-	// Add appends an entry and returns its index once it is durably sequenced.
-	Add(ctx context.Context, entry []byte) (uint64, error)
+	// Queue hands an entry to the log and returns the function that waits
+	// until it is durably sequenced and gives its index; it must be called.
+	Queue(ctx context.Context, entry []byte) (wait func() (uint64, error))
 	// Size is the number of sequenced entries.
 	Size(ctx context.Context) (uint64, error)
 	// Entries reads the entries [from, to).

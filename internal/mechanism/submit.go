@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/truce-mechanism/truce"
@@ -22,102 +24,159 @@ type Result struct {
 	Err error
 }
 
-// Submit checks, logs and applies envelopes given as JSON, concurrently,
-// and returns a result for each in the same order. It returns once every
-// logged envelope is applied and saved.
+// prepared is an envelope that passed every check on receipt.
+type prepared struct {
+	entry    *truce.Entry
+	data     []byte
+	verified map[string]bool
+}
+
+// Submit checks, logs and applies envelopes given as JSON, and returns a
+// result for each in the same order. It returns once every logged
+// envelope is applied and saved.
+//
+// The checks (parsing, signatures, the rules) run on every core; the
+// entries that pass are then handed to the log in the order given, and
+// Submit waits for the log and the fold together.
 func (m *Mechanism) Submit(ctx context.Context, envelopes [][]byte) []Result {
-	received := m.cfg.Now()
+	received := m.cfg.Now().UTC().Truncate(time.Millisecond)
 	out := make([]Result, len(envelopes))
-	done := make(chan struct{}, len(envelopes))
-	for i, raw := range envelopes {
-		go func() {
-			out[i] = m.submit(ctx, raw, received)
-			done <- struct{}{}
-		}()
-	}
-	for range envelopes {
-		<-done
-	}
+	preps := make([]*prepared, len(envelopes))
+	parallel(len(envelopes), func(i int) {
+		preps[i], out[i].Err = m.prepare(envelopes[i], received)
+	})
+	m.logEntries(ctx, preps, out)
 	return out
 }
 
 // SubmitEntry logs one envelope with the given receive time. Tools that
-// build a mechanism's history, such as the demo, use it; servers use Submit.
+// build a mechanism's history use it; servers use Submit.
 func (m *Mechanism) SubmitEntry(ctx context.Context, env *truce.Envelope, received time.Time) Result {
-	e := &truce.Entry{Received: received, Envelope: env}
+	e := &truce.Entry{Received: received.UTC().Truncate(time.Millisecond), Envelope: env}
 	e.Statement, e.Body, e.Problem = truce.ParseStatement(env.Payload)
-	return m.submitEntry(ctx, e)
+	p, err := m.check(e)
+	out := []Result{{Err: err}}
+	m.logEntries(ctx, []*prepared{p}, out)
+	return out[0]
 }
 
-func (m *Mechanism) submit(ctx context.Context, raw []byte, received time.Time) Result {
+// parallel calls fn(0..n-1) on up to GOMAXPROCS goroutines, each taking a
+// contiguous run.
+func parallel(n int, fn func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * n / workers; i < (w+1)*n/workers; i++ {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (m *Mechanism) prepare(raw []byte, received time.Time) (*prepared, error) {
 	env, err := truce.ParseEnvelope(raw)
 	if err != nil {
 		m.metrics.refused(err)
-		return Result{Err: err}
+		return nil, err
 	}
 	e := &truce.Entry{Received: received, Envelope: env}
 	e.Statement, e.Body, e.Problem = truce.ParseStatement(env.Payload)
-	if e.Problem != nil {
-		m.metrics.refused(e.Problem)
-		return Result{Err: e.Problem}
-	}
-	return m.submitEntry(ctx, e)
+	return m.check(e)
 }
 
-func (m *Mechanism) submitEntry(ctx context.Context, e *truce.Entry) Result {
-	e.Received = e.Received.UTC().Truncate(time.Millisecond)
+// check parses nothing: it applies the rules to an entry against the
+// current state and encodes it for the log.
+func (m *Mechanism) check(e *truce.Entry) (*prepared, error) {
+	if e.Problem != nil {
+		m.metrics.refused(e.Problem)
+		return nil, e.Problem
+	}
 	data, err := truce.MarshalEntry(e.Received, e.Envelope)
 	if err != nil {
 		m.metrics.refused(err)
-		return Result{Err: err}
+		return nil, err
 	}
-	if e.Problem != nil {
-		m.metrics.refused(e.Problem)
-		return Result{Err: e.Problem}
-	}
-	id := e.Statement.ID
 	verified := map[string]bool{}
 	m.mu.RLock()
 	err = m.st.Check(e, verified)
 	m.mu.RUnlock()
 	if err != nil {
 		m.metrics.refused(err)
-		return Result{Err: err}
+		return nil, err
 	}
+	return &prepared{entry: e, data: data, verified: verified}, nil
+}
+
+// logEntries hands the prepared entries to the log in order, waits until each is
+// sequenced and applied, and fills in out.
+func (m *Mechanism) logEntries(ctx context.Context, preps []*prepared, out []Result) {
+	// Once handed to the log an entry may be sequenced whatever happens to
+	// the caller, so it is seen through to the state regardless.
+	lctx := context.WithoutCancel(ctx)
+	waits := make([]func() (uint64, error), len(preps))
+	var ids []string
 	m.pmu.Lock()
-	if m.pending[id] {
-		m.pmu.Unlock()
-		err := fmt.Errorf("%w: replay: a statement with id %s is being logged now", state.ErrConflict, id)
-		m.metrics.refused(err)
-		return Result{Err: err}
+	start := time.Now()
+	for i, p := range preps {
+		if p == nil {
+			continue
+		}
+		id := p.entry.Statement.ID
+		if m.pending[id] {
+			out[i].Err = &truce.KindError{Kind: state.ErrConflict, Err: fmt.Errorf("replay: a statement with id %s is being logged now", id)}
+			m.metrics.refused(out[i].Err)
+			continue
+		}
+		m.pending[id] = true
+		ids = append(ids, id)
+		waits[i] = m.cfg.Log.Queue(lctx, p.data)
 	}
-	m.pending[id] = true
 	m.pmu.Unlock()
 	defer func() {
 		m.pmu.Lock()
-		delete(m.pending, id)
+		for _, id := range ids {
+			delete(m.pending, id)
+		}
 		m.pmu.Unlock()
 	}()
 
-	// Once handed to the log the entry may be sequenced whatever happens
-	// to the caller, so it is seen through to the state regardless.
-	lctx := context.WithoutCancel(ctx)
-	start := time.Now()
-	index, err := m.cfg.Log.Add(lctx, data)
-	if err != nil {
-		m.metrics.refused(err)
-		return Result{Err: fmt.Errorf("cannot append to the log: %w", err)}
+	items := make([]*item, len(preps))
+	for i, wait := range waits {
+		if wait == nil {
+			continue
+		}
+		index, err := wait()
+		if err != nil {
+			out[i].Err = fmt.Errorf("cannot append to the log: %w", err)
+			m.metrics.refused(out[i].Err)
+			continue
+		}
+		m.metrics.append.Observe(time.Since(start).Seconds())
+		out[i].Index = index
+		items[i] = &item{entry: preps[i].entry, verified: preps[i].verified, done: make(chan state.Verdict, 1)}
+		if err := m.deliver(index, items[i]); err != nil {
+			out[i].Err, items[i] = err, nil
+		}
 	}
-	m.metrics.append.Observe(time.Since(start).Seconds())
-	it := &item{entry: e, verified: verified, done: make(chan state.Verdict, 1)}
-	if err := m.deliver(index, it); err != nil {
-		return Result{Index: index, Err: err}
+	for i, it := range items {
+		if it == nil {
+			continue
+		}
+		v, ok := <-it.done
+		if !ok {
+			out[i].Err = ErrStopped
+			continue
+		}
+		out[i].Verdict = v
 	}
-	v, ok := <-it.done
-	if !ok {
-		return Result{Index: index, Err: ErrStopped}
-	}
-	return Result{Index: index, Verdict: v}
 }
 
 func (m *Mechanism) deliver(index uint64, it *item) error {

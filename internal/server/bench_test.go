@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,7 +28,9 @@ import (
 //
 //	go test -run '^$' -bench Append -benchtime 100000x ./internal/server/
 func BenchmarkAppend(b *testing.B) {
-	const clients, batch = 16, 250
+	// The load: clients each posting batches of batch envelopes, one at a
+	// time. TRUCE_BENCH_CLIENTS and TRUCE_BENCH_BATCH change it.
+	clients, batch := envInt("TRUCE_BENCH_CLIENTS", 4), envInt("TRUCE_BENCH_BATCH", 250)
 	b.Run("http", func(b *testing.B) {
 		dir := b.TempDir()
 		if _, err := Init(dir, testOrigin); err != nil {
@@ -161,4 +164,11 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

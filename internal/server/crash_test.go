@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/audit"
 	"github.com/truce-mechanism/truce/internal/mechanism"
 	"github.com/truce-mechanism/truce/internal/state"
 	"github.com/truce-mechanism/truce/internal/store"
@@ -157,6 +159,20 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	compareWithReplay(t, srv)
+
+	// And an independent audit over HTTP agrees with the server.
+	if _, err := srv.Ledger.WaitPublished(ctx, size); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	report, err := audit.Run(ctx, audit.Config{Server: ts.URL, LogKey: srv.Info.LogKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Problems) > 0 || report.Entries != size {
+		t.Fatalf("audit after the crashes: %d entries, problems %v", report.Entries, report.Problems)
+	}
 	t.Logf("%d rounds, %d acknowledged statements, log size %d", rounds, len(acked), size)
 }
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"reflect"
 	"strconv"
+	"strings"
 )
 
 // PayloadType is the DSSE payloadType of every truce statement.
@@ -361,6 +362,8 @@ func jsonProblem(err error) string {
 		return "empty, want a JSON object"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "the JSON ends too early"
+	case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
+		return fmt.Sprintf("trailing data after the JSON object, at byte %d", se.Offset)
 	case errors.As(err, &se):
 		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):

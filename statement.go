@@ -236,17 +236,14 @@ func (e *FieldError) Unwrap() error { return ErrMalformed }
 // names spelled otherwise than the field's, and duplicate names. A value
 // of the wrong JSON type is a *FieldError.
 func strictDecode(data []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	// exactNames refuses unknown fields as well as misspelled and repeated
+	// ones, so json.Unmarshal, which reads the data in place, suffices.
+	if err := json.Unmarshal(data, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return &FieldError{Field: te.Field, Problem: fmt.Sprintf("must be %s, not a JSON %s", jsonKind(te.Type.Kind().String()), te.Value)}
 		}
 		return fmt.Errorf("%s", jsonProblem(err))
-	}
-	if d.More() {
-		return fmt.Errorf("trailing data after the JSON object")
 	}
 	return exactNames(data, reflect.TypeOf(v))
 }

@@ -71,10 +71,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "  member keys  every simulated member's private key is in %s/%s/, e.g. %s\n", d.Dir, demo.KeysDir, keyExample)
 		if ex != nil {
-			fmt.Fprintf(w, "\nact as simulated member %s (%s):\n", ex.Member, ex.Effect)
+			fmt.Fprintf(w, "\nact as simulated member %s (%s); with truce built (go build -o truce ./cmd/truce):\n", ex.Member, ex.Effect)
 			fmt.Fprintf(w, "  echo '%s' > stmt.json\n", ex.Statement)
-			fmt.Fprintf(w, "  truce sign --key %s stmt.json > env.json\n", ex.KeyFile)
-			fmt.Fprintf(w, "  truce submit --server %s env.json\n", url)
+			fmt.Fprintf(w, "  ./truce sign --key %s stmt.json > env.json\n", ex.KeyFile)
+			fmt.Fprintf(w, "  ./truce submit --server %s env.json\n", url)
 		}
 		fmt.Fprintf(w, "\nCtrl-C stops it; truce demo --data %s serves this same demo again, and a new folder gets a fresh one\n", *data)
 	})

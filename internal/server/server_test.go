@@ -279,3 +279,35 @@ func TestReindex(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryLoggedBehindTheMechanism appends an entry to the log directly,
+// as a submitter that never handed it over would leave it, and checks
+// that the applier reads it back from the log and carries on.
+func TestEntryLoggedBehindTheMechanism(t *testing.T) {
+	f := newFixture(t)
+	env, err := truce.ParseEnvelope(f.envelope("tr-1", truce.TypeCharter, charter(), "af-1", "pk-1", "qa-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := truce.MarshalEntry(f.now, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, err := f.srv.Ledger.Queue(context.Background(), data)(); err != nil || idx != 0 {
+		t.Fatalf("Queue = %d, %v", idx, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.srv.Mechanism.Next() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the applier never read the entry back from the log")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, m := f.do("GET", "/v1/statements/0", nil)
+	if code != 200 || m["verdict"].(map[string]any)["accepted"] != true {
+		t.Fatalf("GET /v1/statements/0: %d %v", code, m)
+	}
+	if idx := f.post(http.StatusCreated, f.envelope("af-1", truce.TypeIncident, incident())); idx != 1 {
+		t.Fatalf("next statement at index %d, want 1", idx)
+	}
+}

@@ -36,8 +36,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	return m
 }
 
-// Reason is a short label for the kind of a refusal or rejection.
-func Reason(err error) string {
+// reason is a short label for the kind of a refusal or rejection.
+func reason(err error) string {
 	var size *truce.SizeError
 	switch {
 	case errors.As(err, &size):
@@ -57,7 +57,7 @@ func Reason(err error) string {
 }
 
 func (m *metrics) refused(err error) {
-	m.statements.WithLabelValues("refused", Reason(err)).Inc()
+	m.statements.WithLabelValues("refused", reason(err)).Inc()
 }
 
 func (m *metrics) folded(v state.Verdict) {
@@ -65,5 +65,5 @@ func (m *metrics) folded(v state.Verdict) {
 		m.statements.WithLabelValues("accepted", "").Inc()
 		return
 	}
-	m.statements.WithLabelValues("rejected", Reason(v.Err)).Inc()
+	m.statements.WithLabelValues("rejected", reason(v.Err)).Inc()
 }

@@ -2,7 +2,6 @@ package mechanism
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -47,17 +46,6 @@ func (m *Mechanism) Submit(ctx context.Context, envelopes [][]byte) []Result {
 	})
 	m.logEntries(ctx, preps, out)
 	return out
-}
-
-// SubmitEntry logs one envelope with the given receive time. Tools that
-// build a mechanism's history use it; servers use Submit.
-func (m *Mechanism) SubmitEntry(ctx context.Context, env *truce.Envelope, received time.Time) Result {
-	e := &truce.Entry{Received: received.UTC().Truncate(time.Millisecond), Envelope: env}
-	e.Statement, e.Body, e.Problem = truce.ParseStatement(env.Payload)
-	p, err := m.check(e)
-	out := []Result{{Err: err}}
-	m.logEntries(ctx, []*prepared{p}, out)
-	return out[0]
 }
 
 // parallel calls fn(0..n-1) on up to GOMAXPROCS goroutines, each taking a
@@ -192,13 +180,4 @@ func (m *Mechanism) deliver(index uint64, it *item) error {
 	default:
 	}
 	return nil
-}
-
-// IsRefusal reports whether err is a refusal of the statement itself
-// rather than a failure of the mechanism.
-func IsRefusal(err error) bool {
-	var size *truce.SizeError
-	return errors.Is(err, truce.ErrMalformed) || errors.Is(err, state.ErrSignature) ||
-		errors.Is(err, state.ErrForbidden) || errors.Is(err, state.ErrConflict) ||
-		errors.Is(err, state.ErrUnknownSubject) || errors.As(err, &size)
 }

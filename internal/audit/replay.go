@@ -17,7 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/truce-mechanism/truce"
-	"github.com/truce-mechanism/truce/internal/mechanism"
+	"github.com/truce-mechanism/truce/internal/state"
 )
 
 // chunkSize is how many entries one job parses and verifies.
@@ -360,7 +360,7 @@ func (a *auditor) fetchBundle(ctx context.Context, b *bundle, tree tlog.Tree, jo
 	}
 	b.data = nil
 	if b.n == 0 && b.skip == 0 && len(b.raw) > 0 {
-		a.ring.add([]*truce.Entry{mechanism.ParseLogEntry(b.raw[0])})
+		a.ring.add([]*truce.Entry{state.ParseLogEntry(b.raw[0])})
 	}
 
 	var todo []func()
@@ -460,7 +460,7 @@ func (a *auditor) parseAndVerify(b *bundle, lo, hi int) {
 	for j := lo; j < hi; j++ {
 		// The server's own reading of log bytes, so that an entry that is
 		// not a truce entry at all gets the same verdict.
-		b.entries[j] = mechanism.ParseLogEntry(b.raw[b.skip+j])
+		b.entries[j] = state.ParseLogEntry(b.raw[b.skip+j])
 	}
 	a.ring.add(b.entries[lo:hi])
 	keys := a.ring.get()

@@ -19,7 +19,6 @@ import (
 
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/demo"
-	"github.com/truce-mechanism/truce/internal/mechanism"
 	"github.com/truce-mechanism/truce/internal/server"
 	"github.com/truce-mechanism/truce/internal/state"
 )
@@ -129,7 +128,7 @@ func TestGenerate(t *testing.T) {
 	// Replayed from the log by a fresh fold, as an auditor would.
 	st := state.New(demo.Origin)
 	for i, b := range entries {
-		if v := st.Apply(uint64(i), mechanism.ParseLogEntry(b), nil); !v.Accepted {
+		if v := st.Apply(uint64(i), state.ParseLogEntry(b), nil); !v.Accepted {
 			t.Fatalf("entry %d rejected: %v\n%.300s", i, v.Err, b)
 		}
 	}
@@ -294,7 +293,11 @@ func TestGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := d.Server.Mechanism.SubmitEntry(t.Context(), env, time.Now())
+		raw, err := env.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := d.Server.Mechanism.Submit(t.Context(), [][]byte{raw})[0]
 		if res.Err != nil || !res.Verdict.Accepted {
 			t.Errorf("the example statement was refused: %v %v", res.Err, res.Verdict.Err)
 		}

@@ -191,7 +191,7 @@ func (m *Mechanism) catchUp(ctx context.Context, size uint64) error {
 		}
 		items := make([]*item, len(raw))
 		for i, b := range raw {
-			items[i] = &item{entry: ParseLogEntry(b)}
+			items[i] = &item{entry: state.ParseLogEntry(b)}
 		}
 		if err := m.applyBatch(ctx, next, items); err != nil {
 			return err
@@ -201,17 +201,6 @@ func (m *Mechanism) catchUp(ctx context.Context, size uint64) error {
 		}
 	}
 	return nil
-}
-
-// ParseLogEntry decodes a log entry for the fold. Bytes that are not a
-// truce entry at all still get an entry, whose Problem says why, so that
-// the fold marks them rejected and moves on.
-func ParseLogEntry(b []byte) *truce.Entry {
-	e, err := truce.ParseEntry(b)
-	if err != nil {
-		return &truce.Entry{Problem: fmt.Errorf("entry is not a truce statement: %w", err)}
-	}
-	return e
 }
 
 // applyBatch applies items as entries first, first+1, ... and saves the

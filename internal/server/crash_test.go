@@ -19,7 +19,6 @@ import (
 
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/audit"
-	"github.com/truce-mechanism/truce/internal/mechanism"
 	"github.com/truce-mechanism/truce/internal/state"
 	"github.com/truce-mechanism/truce/internal/store"
 )
@@ -149,7 +148,7 @@ func TestCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := mechanism.ParseLogEntry(raw[0])
+		e := state.ParseLogEntry(raw[0])
 		if e.Statement == nil || e.Statement.ID != id {
 			t.Fatalf("log index %d holds %v, acknowledged as %s", idx, e.Statement, id)
 		}
@@ -204,7 +203,7 @@ func compareWithReplay(t *testing.T, srv *Server) {
 			t.Fatal(err)
 		}
 		for i, b := range raw {
-			verdicts = append(verdicts, st.Apply(from+uint64(i), mechanism.ParseLogEntry(b), nil))
+			verdicts = append(verdicts, st.Apply(from+uint64(i), state.ParseLogEntry(b), nil))
 		}
 	}
 	next, _, err := srv.Store.Progress(ctx)

@@ -328,3 +328,14 @@ func MarshalCanonical(v any) []byte {
 	}
 	return b
 }
+
+// ParseLogEntry decodes a log entry for the fold. Bytes that are not a
+// truce entry at all still get an entry, whose Problem says why, so that
+// the fold marks them rejected and moves on.
+func ParseLogEntry(b []byte) *truce.Entry {
+	e, err := truce.ParseEntry(b)
+	if err != nil {
+		return &truce.Entry{Problem: fmt.Errorf("entry is not a truce statement: %w", err)}
+	}
+	return e
+}

@@ -267,7 +267,7 @@ type auditor struct {
 	// stopped, when set, is the log index at which the replay stopped for
 	// want of an entry; nothing from there on is compared.
 	stopped *uint64
-	// untaken counts the entries folded since the last TakeChanges.
+	// untaken counts the entries folded since the last ForgetChanges.
 	untaken int
 	// ring is every key that the charters parsed so far list, for the
 	// verifying jobs; keys is every key that the charters folded so far

@@ -24,7 +24,7 @@ import (
 const chunkSize = 64
 
 // takeEvery is how many entries the replay folds between calls to the
-// state's TakeChanges, which the audit needs only to let go of what the
+// state's ForgetChanges, which the audit needs only to let go of what the
 // state keeps for a projection.
 const takeEvery = 8192
 
@@ -572,7 +572,7 @@ func (a *auditor) foldBundle(b *bundle) {
 		a.untaken++
 	}
 	if a.untaken >= takeEvery {
-		a.st.TakeChanges()
+		a.st.ForgetChanges()
 		a.untaken = 0
 	}
 }

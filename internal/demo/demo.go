@@ -204,11 +204,11 @@ func build(cfg Config) (*history, error) {
 				i, ev.typ, ev.id, ev.author, ev.at.Format(truce.ReceivedLayout), v.Err)
 		}
 		if i%512 == 0 {
-			st.TakeChanges() // only the state matters here
+			st.ForgetChanges() // only the state matters here
 		}
 		h.entries = append(h.entries, data)
 	}
-	st.TakeChanges()
+	st.ForgetChanges()
 	h.skey, h.vkey, err = note.GenerateKey(bytes.NewReader(logKeySeed(cfg.Seed)), Origin)
 	if err != nil {
 		return nil, fmt.Errorf("cannot make the log key: %w", err)

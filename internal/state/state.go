@@ -226,6 +226,10 @@ func (s *State) TakeChanges() Changes {
 	return c
 }
 
+// ForgetChanges drops what changed since the last TakeChanges, for a
+// replay that keeps no projection, such as an audit.
+func (s *State) ForgetChanges() { s.changes = Changes{} }
+
 func (s *State) touch(sub *Subject) {
 	if s.changes.dirty == nil {
 		s.changes.dirty = map[string]bool{}

@@ -69,7 +69,8 @@ func (s *State) Compliance() *Compliance {
 		}
 		return t
 	}
-	for _, sub := range s.Subjects() {
+	// The map's order is random; the lists are put in log order below.
+	for _, sub := range s.subjects {
 		if sub.Withdrawn != nil {
 			continue
 		}
@@ -114,6 +115,15 @@ func (s *State) Compliance() *Compliance {
 			case truce.AnswerNo:
 				t.UnverifiedActions++
 			}
+		}
+	}
+	byIndex := func(ids []string) {
+		sort.Slice(ids, func(i, j int) bool { return s.subjects[ids[i]].Index < s.subjects[ids[j]].Index })
+	}
+	for _, clauses := range tallies {
+		for _, t := range clauses {
+			byIndex(t.Incidents)
+			byIndex(t.Actions)
 		}
 	}
 	denied := map[string]int{}

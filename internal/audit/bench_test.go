@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,6 +170,16 @@ func BenchmarkAudit(b *testing.B) {
 	f := newBenchFixture(b, n)
 	verifyRate := ed25519Rate()
 	b.ResetTimer()
+	// TRUCE_BENCH_PROFILE=file profiles the audits alone (go test's
+	// -cpuprofile also covers building and opening the log).
+	if name := os.Getenv("TRUCE_BENCH_PROFILE"); name != "" {
+		pf, err := os.Create(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	cpu0 := cpuTime()
 	var r *audit.Report
 	for b.Loop() {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,11 +146,22 @@ func (s *server) listSubjects(kind string) http.HandlerFunc {
 			s.internal(w, err)
 			return
 		}
-		items := make([]json.RawMessage, len(rows))
+		// The documents are the projection's own JSON: written as they are,
+		// not checked and re-encoded by encoding/json.
+		var b bytes.Buffer
+		b.WriteString(`{"items":[`)
 		for i, row := range rows {
-			items[i] = row.Doc
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(row.Doc)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": next})
+		b.WriteString(`],"next":`)
+		nextJSON, _ := json.Marshal(next)
+		b.Write(nextJSON)
+		b.WriteString("}\n")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b.Bytes())
 	}
 }
 

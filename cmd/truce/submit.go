@@ -25,16 +25,22 @@ func runSubmit(ctx context.Context, e *env, args []string) error {
 	if u, err := neturl.Parse(*srv); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return withHint(fmt.Errorf("--server %s is not an http or https URL", *srv), "give the URL that truce serve printed, such as --server http://127.0.0.1:8080")
 	}
-	failed, total := 0, 0
-	for _, name := range fs.Args() {
+	// Every file is read and checked before any is sent, so that a bad
+	// file in the list never leaves the ones before it half submitted.
+	bodies := make([][]byte, fs.NArg())
+	for i, name := range fs.Args() {
 		body, err := os.ReadFile(name)
 		if err != nil {
-			return fmt.Errorf("cannot read envelope: %w", err)
+			return withHint(fmt.Errorf("cannot read envelope: %w", err), "nothing was submitted")
 		}
 		if unsigned(body) {
-			return withHint(fmt.Errorf("%s is a statement that nobody signed, not an envelope", name), "sign it first: truce sign --key me.pem --out envelope.json %s", name)
+			return withHint(fmt.Errorf("%s is a statement that nobody signed, not an envelope", name), "sign it first: truce sign --key me.pem --out envelope.json %s (nothing was submitted)", name)
 		}
-		results, err := post(ctx, strings.TrimSuffix(*srv, "/")+"/v1/statements", body)
+		bodies[i] = body
+	}
+	failed, total := 0, 0
+	for i, name := range fs.Args() {
+		results, err := post(ctx, strings.TrimSuffix(*srv, "/")+"/v1/statements", bodies[i])
 		if err != nil {
 			return withHint(err, "is the server running at %s? (truce serve or truce demo)", *srv)
 		}

@@ -137,6 +137,13 @@ type Verdict struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// errorResult is a refusal, or a failure after the entry was logged, in
+// which case Index says where it is.
+type errorResult struct {
+	Error *Error  `json:"error"`
+	Index *uint64 `json:"index,omitempty"`
+}
+
 type result struct {
 	Index   *uint64  `json:"index,omitempty"`
 	Verdict *Verdict `json:"verdict,omitempty"`
@@ -146,7 +153,13 @@ type result struct {
 func toResult(r mechanism.Result) (int, result) {
 	if r.Err != nil {
 		code := Status(r.Err)
-		return code, result{Error: &Error{Code: code, Message: r.Err.Error()}}
+		out := result{Error: &Error{Code: code, Message: r.Err.Error()}}
+		if r.Logged {
+			// The statement is in the log all the same: say where.
+			i := r.Index
+			out.Index = &i
+		}
+		return code, out
 	}
 	v := &Verdict{Accepted: r.Verdict.Accepted}
 	if r.Verdict.Err != nil {
@@ -176,7 +189,7 @@ func (s *server) postStatements(w http.ResponseWriter, r *http.Request) {
 		res := s.Mechanism.Submit(r.Context(), [][]byte{body})
 		code, out := toResult(res[0])
 		if out.Error != nil {
-			writeJSON(w, code, map[string]*Error{"error": out.Error})
+			writeJSON(w, code, errorResult{Error: out.Error, Index: out.Index})
 			return
 		}
 		writeJSON(w, code, out)

@@ -13,8 +13,12 @@ import (
 
 // Result is the outcome of submitting one envelope.
 type Result struct {
-	// Index is the entry's log index, when Err is nil.
+	// Index is the entry's log index, when Logged.
 	Index uint64
+	// Logged is set once the log has durably sequenced the entry: then
+	// the statement is part of the record even if Err is set (the
+	// mechanism stopped before applying it).
+	Logged bool
 	// Verdict is the fold's verdict on the logged entry. A statement that
 	// passed the checks on receipt can still be rejected by the fold, when
 	// another statement raced it.
@@ -148,7 +152,7 @@ func (m *Mechanism) logEntries(ctx context.Context, preps []*prepared, out []Res
 			continue
 		}
 		m.metrics.append.Observe(time.Since(start).Seconds())
-		out[i].Index = index
+		out[i].Index, out[i].Logged = index, true
 		items[i] = &item{entry: preps[i].entry, verified: preps[i].verified, done: make(chan state.Verdict, 1)}
 		if err := m.deliver(index, items[i]); err != nil {
 			out[i].Err, items[i] = err, nil

@@ -33,13 +33,9 @@ func (l *Ledger) AddBatch(ctx context.Context, entries [][]byte) (first uint64, 
 	if len(entries) == 0 {
 		return l.Size(ctx)
 	}
-	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
-		return 0, fmt.Errorf("cannot add batch: %w", ErrClosed)
+	if err := l.begin("add batch"); err != nil {
+		return 0, err
 	}
-	l.inflight.Add(1)
-	l.mu.RUnlock()
 
 	type result struct {
 		first uint64

@@ -213,39 +213,34 @@ func lockDir(dir string) (*os.File, error) {
 // MaxEntrySize bytes fails with ErrTooLarge. If ctx ends first, Add returns
 // ctx's error, and the entry may still be logged.
 func (l *Ledger) Add(ctx context.Context, entry []byte) (uint64, error) {
-	if len(entry) > MaxEntrySize {
-		return 0, fmt.Errorf("cannot add entry of %d bytes (at most %d): %w", len(entry), MaxEntrySize, ErrTooLarge)
-	}
-	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
-		return 0, fmt.Errorf("cannot add entry: %w", ErrClosed)
-	}
-	l.inflight.Add(1)
-	l.mu.RUnlock()
-
-	// Tessera hashes the entry now and writes it later: a copy keeps the
-	// two equal even if the caller reuses its buffer after giving up.
-	future := l.add(ctx, tessera.NewEntry(bytes.Clone(entry)))
+	wait := l.Queue(ctx, entry)
 	type result struct {
-		idx tessera.Index
+		idx uint64
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer l.inflight.Done()
-		idx, err := future()
+		idx, err := wait()
 		done <- result{idx, err}
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil {
-			return 0, fmt.Errorf("cannot add entry: %w", r.err)
-		}
-		return r.idx.Index, nil
+		return r.idx, r.err
 	case <-ctx.Done():
 		return 0, fmt.Errorf("cannot add entry: %w", ctx.Err())
 	}
+}
+
+// begin counts an operation in flight, so that Close waits for it, or
+// fails once the ledger is closed.
+func (l *Ledger) begin(op string) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return fmt.Errorf("cannot %s: %w", op, ErrClosed)
+	}
+	l.inflight.Add(1)
+	return nil
 }
 
 // Size returns the size of the integrated tree: every entry Add has
@@ -422,14 +417,11 @@ func (l *Ledger) Queue(ctx context.Context, entry []byte) (wait func() (uint64, 
 		err := fmt.Errorf("cannot add entry of %d bytes (at most %d): %w", len(entry), MaxEntrySize, ErrTooLarge)
 		return func() (uint64, error) { return 0, err }
 	}
-	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
-		return func() (uint64, error) { return 0, fmt.Errorf("cannot add entry: %w", ErrClosed) }
+	if err := l.begin("add entry"); err != nil {
+		return func() (uint64, error) { return 0, err }
 	}
-	l.inflight.Add(1)
-	l.mu.RUnlock()
-	// As in Add, a copy keeps what Tessera hashes and what it writes equal.
+	// Tessera hashes the entry now and writes it later: a copy keeps the
+	// two equal even if the caller reuses its buffer after giving up.
 	future := l.add(ctx, tessera.NewEntry(bytes.Clone(entry)))
 	return func() (uint64, error) {
 		defer l.inflight.Done()

@@ -139,7 +139,7 @@ func (s *server) listSubjects(kind string) http.HandlerFunc {
 		}
 		rows, next, err := s.Store.Subjects(r.Context(), kind, f)
 		if err != nil {
-			if f.Cursor != "" {
+			if errors.Is(err, store.ErrBadCursor) {
 				writeError(w, http.StatusBadRequest, fmt.Sprintf("cursor %q is not one this API gave: %v", f.Cursor, err))
 				return
 			}

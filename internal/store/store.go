@@ -18,6 +18,9 @@ import (
 // ErrNotFound is returned by Get methods for an unknown key.
 var ErrNotFound = errors.New("not found")
 
+// ErrBadCursor is returned by Subjects for a cursor it did not give.
+var ErrBadCursor = errors.New("invalid cursor")
+
 // Store is the projection. All methods are safe for concurrent use.
 type Store interface {
 	// Apply saves one batch atomically: after it returns nil, all of the

@@ -232,7 +232,7 @@ func parseCursor(c string) (int64, error) {
 			return idx, nil
 		}
 	}
-	return 0, fmt.Errorf("invalid cursor %q", c)
+	return 0, fmt.Errorf("%w %q", store.ErrBadCursor, c)
 }
 
 // AllSubjects calls fn with every subject in log order, walkChunk at a

@@ -670,8 +670,8 @@ func testPaging(t *testing.T, s store.Store) {
 
 	for _, cursor := range []string{"not a cursor", "%%%", "-1", "\x00", strings.Repeat("z", 300)} {
 		items, next, err := s.Subjects(ctx, store.KindIncident, store.Filter{Cursor: cursor})
-		if err == nil {
-			t.Errorf("Subjects(cursor %q) = %d items, %q, nil; want an error", cursor, len(items), next)
+		if !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("Subjects(cursor %q) = %d items, %q, %v; want ErrBadCursor", cursor, len(items), next, err)
 		}
 	}
 }

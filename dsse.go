@@ -101,6 +101,9 @@ func (e *Envelope) MarshalJSON() ([]byte, error) {
 func (e *Envelope) UnmarshalJSON(data []byte) error {
 	w, ok := canonicalEnvelope(data)
 	if !ok {
+		if typ, _ := statementType(data); typ != "" {
+			return malformed("envelope: this is a %s statement that nobody signed, not a DSSE envelope: sign it (truce sign --key FILE) and send the envelope that gives", typ)
+		}
 		d := json.NewDecoder(bytes.NewReader(data))
 		d.DisallowUnknownFields()
 		if err := d.Decode(&w); err != nil {

@@ -93,6 +93,7 @@ func TestSubmitErrors(t *testing.T) {
 	}{
 		// 400: malformed.
 		{"not JSON", []byte(`{"payloadType":`), 400, "request body is not a JSON object"},
+		{"unsigned statement", []byte(`{"type":"reply","mechanism":"m","author":"af-1","body":{"subject":"s","text":"t"}}`), 400, "a reply statement that nobody signed"},
 		{"payload not base64", []byte(`{"payload":"!!!","payloadType":"application/vnd.truce.statement+json","signatures":[]}`), 400, "payload is not base64"},
 		{"signature not base64", tamper(t, good(), func(m map[string]any) { firstSig(m)["sig"] = "%%%" }), 400, "sig is not base64"},
 		{"signature of 32 bytes", tamper(t, good(), func(m map[string]any) { firstSig(m)["sig"] = base64.StdEncoding.EncodeToString(make([]byte, 32)) }), 400, "an Ed25519 signature is 64"},

@@ -89,6 +89,13 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := cfg.Mechanism.Err(); err != nil {
+			// The log still holds every acknowledged statement; a restart
+			// catches the projection up from it.
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "the mechanism stopped applying entries: %v\n", err)
+			return
+		}
 		io.WriteString(w, "ok\n")
 	})
 	return mux

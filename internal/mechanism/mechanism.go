@@ -263,6 +263,13 @@ func (m *Mechanism) applier(ctx context.Context) {
 				err = m.catchUpMissing(ctx)
 			}
 			if err != nil {
+				// The batch that failed is in the log but not applied:
+				// its submitters learn that, with their indexes.
+				for _, it := range items {
+					if it.done != nil {
+						close(it.done)
+					}
+				}
 				m.fail(err)
 				return
 			}
@@ -364,6 +371,13 @@ func (m *Mechanism) Read(fn func(*state.State)) {
 
 // Origin is the mechanism's log origin.
 func (m *Mechanism) Origin() string { return m.cfg.Origin }
+
+// Err is why the mechanism stopped applying entries, or nil while it runs.
+func (m *Mechanism) Err() error {
+	m.amu.Lock()
+	defer m.amu.Unlock()
+	return m.failed
+}
 
 // Next is the number of log entries applied to the state.
 func (m *Mechanism) Next() uint64 {

@@ -113,6 +113,15 @@ func (m *Mechanism) logEntries(ctx context.Context, preps []*prepared, out []Res
 	// Once handed to the log an entry may be sequenced whatever happens to
 	// the caller, so it is seen through to the state regardless.
 	lctx := context.WithoutCancel(ctx)
+	if err := m.Err(); err != nil {
+		// Nothing more is logged once entries can no longer be applied.
+		for i, p := range preps {
+			if p != nil {
+				out[i].Err = fmt.Errorf("%w: %v", ErrStopped, err)
+			}
+		}
+		return
+	}
 	waits := make([]func() (uint64, error), len(preps))
 	var ids []string
 	m.pmu.Lock()

@@ -311,3 +311,46 @@ func TestEntryLoggedBehindTheMechanism(t *testing.T) {
 		t.Fatalf("next statement at index %d, want 1", idx)
 	}
 }
+
+// TestProjectionFailure closes the projection under a running server: the
+// statement already in the log keeps its index, health says what is
+// wrong, and a restart catches the projection up with nothing lost.
+func TestProjectionFailure(t *testing.T) {
+	f := newFixture(t)
+	f.post(http.StatusCreated, f.envelope("tr-1", truce.TypeCharter, charter(), "af-1", "pk-1", "qa-1"))
+	if err := f.srv.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, m := f.do("POST", "/v1/statements", f.envelope("af-1", truce.TypeIncident, incident()))
+	if code != http.StatusInternalServerError || m["index"] != float64(1) {
+		t.Fatalf("POST with the projection closed: %d %v, want 500 with index 1", code, m)
+	}
+	resp, err := http.Get(f.ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "stopped applying entries") {
+		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
+	}
+	// Later statements are refused, not lost: nothing more is logged.
+	code, m = f.do("POST", "/v1/statements", f.envelope("pk-1", truce.TypeIncident, incident()))
+	if code != http.StatusInternalServerError || m["index"] != nil {
+		t.Fatalf("POST after the failure: %d %v, want 500 without an index", code, m)
+	}
+	if size, _ := f.srv.Ledger.Size(context.Background()); size != 2 {
+		t.Fatalf("the log holds %d entries after the failure, want 2", size)
+	}
+
+	f.ts.Close()
+	f.srv.Mechanism.Close()
+	f.srv.Ledger.Close(context.Background())
+	f.srv = nil
+	f.open()
+	code, m = f.do("GET", "/v1/statements/1", nil)
+	if code != 200 || m["verdict"].(map[string]any)["accepted"] != true {
+		t.Fatalf("after restart, statement 1: %d %v", code, m)
+	}
+	compareWithReplay(t, f.srv)
+}

@@ -358,6 +358,17 @@ var ErrStopped = errors.New("the mechanism is not applying entries")
 func (m *Mechanism) Close() error {
 	m.stop()
 	<-m.stopped
+	// Submitters still waiting are answered: their entries are in the log,
+	// and the next Open applies them.
+	m.amu.Lock()
+	if m.failed == nil {
+		m.failed = ErrStopped
+	}
+	for idx, it := range m.ready {
+		close(it.done)
+		delete(m.ready, idx)
+	}
+	m.amu.Unlock()
 	return nil
 }
 

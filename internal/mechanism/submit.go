@@ -2,6 +2,7 @@ package mechanism
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -117,7 +118,7 @@ func (m *Mechanism) logEntries(ctx context.Context, preps []*prepared, out []Res
 		// Nothing more is logged once entries can no longer be applied.
 		for i, p := range preps {
 			if p != nil {
-				out[i].Err = fmt.Errorf("%w: %v", ErrStopped, err)
+				out[i].Err = stopped(err)
 			}
 		}
 		return
@@ -184,7 +185,7 @@ func (m *Mechanism) deliver(index uint64, it *item) error {
 	m.amu.Lock()
 	if m.failed != nil {
 		m.amu.Unlock()
-		return fmt.Errorf("%w: %v", ErrStopped, m.failed)
+		return stopped(m.failed)
 	}
 	m.ready[index] = it
 	m.amu.Unlock()
@@ -193,4 +194,13 @@ func (m *Mechanism) deliver(index uint64, it *item) error {
 	default:
 	}
 	return nil
+}
+
+// stopped is the error for a statement refused because the mechanism
+// stopped, for the reason cause.
+func stopped(cause error) error {
+	if errors.Is(cause, ErrStopped) {
+		return ErrStopped
+	}
+	return fmt.Errorf("%w: %v", ErrStopped, cause)
 }

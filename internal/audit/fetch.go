@@ -308,8 +308,10 @@ type bundleTiles struct {
 
 var _ tlog.TileReader = (*bundleTiles)(nil)
 
+// Height is C2SP tlog-tiles' tile height, for tlog.TileReader.
 func (r *bundleTiles) Height() int { return tileHeight }
 
+// ReadTiles gives tlog the tiles it asks for.
 func (r *bundleTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, t := range tiles {
@@ -326,6 +328,8 @@ func (r *bundleTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 
+// SaveTiles does nothing: tlog calls it with tiles it has verified, and
+// the audit keeps its own cache.
 func (r *bundleTiles) SaveTiles([]tlog.Tile, [][]byte) {}
 
 // cacheTiles is a tlog.TileReader over the cache alone, for proofs.
@@ -334,8 +338,10 @@ type cacheTiles struct {
 	cache *tileCache
 }
 
+// Height is C2SP tlog-tiles' tile height, for tlog.TileReader.
 func (r *cacheTiles) Height() int { return tileHeight }
 
+// ReadTiles gives tlog the tiles it asks for.
 func (r *cacheTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, t := range tiles {
@@ -348,4 +354,6 @@ func (r *cacheTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 
+// SaveTiles does nothing: tlog calls it with tiles it has verified, and
+// the audit keeps its own cache.
 func (r *cacheTiles) SaveTiles([]tlog.Tile, [][]byte) {}

@@ -89,12 +89,11 @@ func (inc *incident) accused() string {
 
 // action is a planned compliance action.
 type action struct {
-	id       string
-	at       time.Time
-	author   string
-	party    string
-	truth    answer
-	scenario scenario
+	id     string
+	at     time.Time
+	author string
+	party  string
+	truth  answer
 }
 
 // kind is an ACLED event type and sub-event type, with how often it is

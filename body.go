@@ -147,8 +147,11 @@ func ParseWindow(s string) (time.Duration, error) {
 // Witness is a witness the charter trusts to cosign checkpoints.
 type Witness struct {
 	Name string `json:"name"`
-	// Key is the witness's signed-note verifier key.
+	// Key is the witness's C2SP tlog-cosignature verifier key: a
+	// signed-note key of type 0x04, as `truce witness` prints it.
 	Key string `json:"key"`
+	// URL is where the witness takes checkpoints: the prefix of its
+	// C2SP tlog-witness add-checkpoint endpoint.
 	URL string `json:"url"`
 }
 
@@ -161,7 +164,8 @@ type Charter struct {
 	Rules     Rules     `json:"rules"`
 	Languages []string  `json:"languages"`
 	Witnesses []Witness `json:"witnesses,omitempty"`
-	// WitnessPolicy says how many witnesses must cosign.
+	// WitnessPolicy says whose cosignatures a checkpoint needs; see
+	// WitnessPolicy for its forms.
 	WitnessPolicy json.RawMessage `json:"witness_policy,omitempty"`
 }
 
@@ -342,7 +346,7 @@ func (c *Charter) check() error {
 	if len(c.Languages) == 0 {
 		f.bad("languages", "must list at least one language")
 	}
-	checkWitnesses(&f, c.Witnesses)
+	resolvePolicy(&f, c.Witnesses, c.WitnessPolicy)
 	return f.result()
 }
 
@@ -367,7 +371,7 @@ func (a *CharterAmend) check() error {
 	}
 	checkClauses(&f, a.Clauses)
 	checkRules(&f, &a.Rules)
-	checkWitnesses(&f, a.Witnesses)
+	resolvePolicy(&f, a.Witnesses, a.WitnessPolicy)
 	return f.result()
 }
 
@@ -452,14 +456,6 @@ func checkRules(f *fields, r *Rules) {
 	case AgreementUnanimous, AgreementTwoThirds, AgreementMajority:
 	default:
 		f.bad("rules.verification.agreement", fmt.Sprintf("%q is not unanimous, two_thirds or majority", v.Agreement))
-	}
-}
-
-func checkWitnesses(f *fields, ws []Witness) {
-	for i, w := range ws {
-		f.need(fmt.Sprintf("witnesses[%d].name", i), w.Name)
-		f.need(fmt.Sprintf("witnesses[%d].key", i), w.Key)
-		f.need(fmt.Sprintf("witnesses[%d].url", i), w.URL)
 	}
 }
 

@@ -41,8 +41,7 @@ func validStatements(t *testing.T) map[string]map[string]any {
 	}
 	// The charter also names a witness, which the vector does not.
 	charter := out[truce.TypeCharter]["body"].(map[string]any)
-	charter["witnesses"] = []any{map[string]any{"name": "witness.af.example", "key": "witness.af.example+1f2e3d4c+AcSpTZTRfHWzPDlBJj7JJn8zJTDiGSs3sRSpeXlSzGAV", "url": "https://witness.af.example/"}}
-	charter["witness_policy"] = map[string]any{"quorum": 1}
+	charter["witnesses"] = []any{map[string]any{"name": "witness.af.example", "key": "witness.af.example+7010fe19+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", "url": "https://witness.af.example/"}}
 	members := charter["members"]
 	add(truce.TypeCharterAmend, map[string]any{
 		"version": 2,
@@ -200,6 +199,8 @@ func TestParseStatementValid(t *testing.T) {
 		{"assessment duplicate of none", truce.TypeAssessment, "body", map[string]any{"subject": "x", "question": "duplicate_of", "answer": "none", "rationale": "r"}},
 		{"assessment verified", truce.TypeAssessment, "body", map[string]any{"subject": "x", "question": "verified", "answer": "inconclusive", "rationale": "r"}},
 		{"charter without witnesses", truce.TypeCharter, "body.witnesses", deleted{}},
+		{"charter needing k of its witnesses", truce.TypeCharter, "body.witness_policy", 1},
+		{"charter with a witness group", truce.TypeCharter, "body.witness_policy", map[string]any{"all": []any{map[string]any{"at_least": 1, "of": []any{"witness.af.example"}}}}},
 		{"charter without consequence", truce.TypeCharter, "body.clauses[0].consequence", deleted{}},
 		{"charter window in days", truce.TypeCharter, "body.rules.reply_window", "3d"},
 		{"charter counting interested", truce.TypeCharter, "body.rules.verification.count_interested", true},
@@ -324,7 +325,16 @@ func TestParseStatementFieldError(t *testing.T) {
 		{typ: truce.TypeCharter, path: "body.languages", v: []any{}, phrase: "at least one language"},
 		{typ: truce.TypeCharter, path: "body.witnesses[0].name", v: del},
 		{typ: truce.TypeCharter, path: "body.witnesses[0].key", v: ""},
-		{typ: truce.TypeCharter, path: "body.witnesses[0].url", v: del, bug: "SPEC.md lists a witness's url among the required fields; checkWitnesses does not check it"},
+		{typ: truce.TypeCharter, path: "body.witnesses[0].url", v: del},
+		{typ: truce.TypeCharter, path: "body.witnesses[0].url", v: "witness.af.example", phrase: "not an http or https address"},
+		{typ: truce.TypeCharter, path: "body.witnesses[0].key", v: "witness.af.example+1f2e3d4c+AcSpTZTRfHWzPDlBJj7JJn8zJTDiGSs3sRSpeXlSzGAV", phrase: "cosignature/v1 verifier key"},
+		{typ: truce.TypeCharter, path: "body.witnesses[0].key", v: "witness.af.example+7010fe18+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", phrase: "key hash"},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: 2, phrase: "asks for 2 cosignatures of the 1 witnesses"},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: "tr", phrase: `names witness "tr", which is not listed`},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"quorum": 1}, phrase: "exactly one of all and any"},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"at_least": 2, "of": []any{"witness.af.example"}}, want: "body.witness_policy.at_least", phrase: "asks for 2 of 1"},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"all": []any{}}, phrase: "at least one witness"},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"any": []any{3}}, want: "body.witness_policy[0]"},
 
 		// charter.amend
 		{typ: truce.TypeCharterAmend, path: "body.version", v: del, phrase: "current one plus one"},

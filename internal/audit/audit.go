@@ -35,7 +35,6 @@ package audit
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +47,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/truce-mechanism/truce/internal/pubkey"
 	"github.com/truce-mechanism/truce/internal/state"
 )
 
@@ -231,7 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		tiles:    newTileCache(c),
 		st:       state.New(verifier.Name()),
 		ring:     newKeyring(),
-		keys:     map[string]ed25519.PublicKey{},
+		keys:     map[string]*pubkey.Key{},
 		report: &Report{
 			Server: cfg.Server, Origin: verifier.Name(),
 			Incidents: map[string]int{}, Actions: map[string]int{}, Problems: []Problem{},
@@ -273,7 +273,7 @@ type auditor struct {
 	// verifying jobs; keys is every key that the charters folded so far
 	// list, for the report's tally of signatures.
 	ring *keyring
-	keys map[string]ed25519.PublicKey
+	keys map[string]*pubkey.Key
 
 	report *Report
 	// reported dedupes problems that many bundles would report alike.

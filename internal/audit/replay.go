@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/pubkey"
 	"github.com/truce-mechanism/truce/internal/state"
 )
 
@@ -186,16 +187,16 @@ func (b *bundle) finish() {
 // never changed, so that verifying jobs read it without a lock.
 type keyring struct {
 	mu   sync.Mutex
-	keys atomic.Pointer[map[string]ed25519.PublicKey]
+	keys atomic.Pointer[map[string]*pubkey.Key]
 }
 
 func newKeyring() *keyring {
 	k := new(keyring)
-	k.keys.Store(&map[string]ed25519.PublicKey{})
+	k.keys.Store(&map[string]*pubkey.Key{})
 	return k
 }
 
-func (k *keyring) get() map[string]ed25519.PublicKey { return *k.keys.Load() }
+func (k *keyring) get() map[string]*pubkey.Key { return *k.keys.Load() }
 
 // add adds the keys of the charters and amendments among entries.
 func (k *keyring) add(entries []*truce.Entry) {
@@ -209,12 +210,15 @@ func (k *keyring) add(entries []*truce.Entry) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	old := k.get()
-	next := make(map[string]ed25519.PublicKey, len(old)+len(found))
+	next := make(map[string]*pubkey.Key, len(old)+len(found))
 	for id, pub := range old {
 		next[id] = pub
 	}
 	for _, pub := range found {
-		next[truce.KeyID(pub)] = pub
+		id := truce.KeyID(pub)
+		if _, ok := next[id]; !ok {
+			next[id] = pubkey.New(pub)
+		}
 	}
 	k.keys.Store(&next)
 }
@@ -471,7 +475,7 @@ func (a *auditor) parseAndVerify(b *bundle, lo, hi int) {
 		}
 		var msg []byte
 		for _, s := range e.Envelope.Signatures {
-			pub, ok := keys[s.KeyID]
+			key, ok := keys[s.KeyID]
 			if !ok {
 				continue
 			}
@@ -479,7 +483,7 @@ func (a *auditor) parseAndVerify(b *bundle, lo, hi int) {
 				msg = truce.PAE(e.Envelope.PayloadType, e.Envelope.Payload)
 			}
 			r := &b.sigs[j]
-			if ed25519.Verify(pub, msg, s.Sig) {
+			if key.Verify(msg, s.Sig) {
 				if r.ok == nil {
 					r.ok = make(map[string]bool, len(e.Envelope.Signatures))
 				}
@@ -503,11 +507,13 @@ func (a *auditor) countSignatures(e *truce.Entry, r *sigs) {
 		return
 	}
 	for _, pub := range charterKeys(e) {
-		a.keys[truce.KeyID(pub)] = pub
+		if id := truce.KeyID(pub); a.keys[id] == nil {
+			a.keys[id] = pubkey.New(pub)
+		}
 	}
 	var msg []byte
 	for _, s := range e.Envelope.Signatures {
-		pub, known := a.keys[s.KeyID]
+		key, known := a.keys[s.KeyID]
 		switch {
 		case !known:
 			a.report.UnknownKeySignatures++
@@ -519,7 +525,7 @@ func (a *auditor) countSignatures(e *truce.Entry, r *sigs) {
 			if msg == nil {
 				msg = truce.PAE(e.Envelope.PayloadType, e.Envelope.Payload)
 			}
-			if !ed25519.Verify(pub, msg, s.Sig) {
+			if !key.Verify(msg, s.Sig) {
 				a.report.BadSignatures++
 				continue
 			}

@@ -2,12 +2,12 @@ package state
 
 import (
 	"container/heap"
-	"crypto/ed25519"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/pubkey"
 )
 
 type commitFunc func(index uint64)
@@ -33,7 +33,7 @@ func (s *State) check(e *truce.Entry, verified map[string]bool) (commitFunc, err
 	if author == nil {
 		return nil, reject(ErrForbidden, "%s is not a member of the mechanism", st.Author)
 	}
-	if err := s.verifySignatures(e.Envelope, author, s.Key, verified); err != nil {
+	if err := s.verifySignatures(e.Envelope, author, s.verifier, verified); err != nil {
 		return nil, err
 	}
 	switch b := e.Body.(type) {
@@ -57,7 +57,7 @@ func (s *State) check(e *truce.Entry, verified map[string]bool) (commitFunc, err
 
 // verifySignatures checks that every signature on env is by a known key
 // and verifies, and that one of them is the author's.
-func (s *State) verifySignatures(env *truce.Envelope, author *truce.Member, keys func(string) (ed25519.PublicKey, bool), verified map[string]bool) error {
+func (s *State) verifySignatures(env *truce.Envelope, author *truce.Member, keys func(string) (*pubkey.Key, bool), verified map[string]bool) error {
 	ok, err := verifyEnvelope(env, keys, verified)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func (s *State) verifySignatures(env *truce.Envelope, author *truce.Member, keys
 	return nil
 }
 
-func verifyEnvelope(env *truce.Envelope, keys func(string) (ed25519.PublicKey, bool), verified map[string]bool) (map[string]bool, error) {
+func verifyEnvelope(env *truce.Envelope, keys func(string) (*pubkey.Key, bool), verified map[string]bool) (map[string]bool, error) {
 	ok := make(map[string]bool, len(env.Signatures))
 	var todo []truce.Signature
 	for _, sig := range env.Signatures {
@@ -81,17 +81,18 @@ func verifyEnvelope(env *truce.Envelope, keys func(string) (ed25519.PublicKey, b
 			todo = append(todo, sig)
 		}
 	}
-	if len(todo) > 0 {
-		part := &truce.Envelope{PayloadType: env.PayloadType, Payload: env.Payload, Signatures: todo}
-		got, err := part.VerifyAll(keys)
-		if err != nil {
-			return nil, err
+	var msg []byte
+	for _, sig := range todo {
+		if msg == nil {
+			msg = truce.PAE(env.PayloadType, env.Payload)
 		}
-		for k := range got {
-			ok[k] = true
-			if verified != nil {
-				verified[k] = true
-			}
+		key, _ := keys(sig.KeyID)
+		if !key.Verify(msg, sig.Sig) {
+			return nil, reject(ErrSignature, "the signature by key %s does not verify", sig.KeyID[:16])
+		}
+		ok[sig.KeyID] = true
+		if verified != nil {
+			verified[sig.KeyID] = true
 		}
 	}
 	return ok, nil
@@ -130,18 +131,18 @@ func signers(members []truce.Member, ok map[string]bool) []string {
 	return out
 }
 
-func keyLookup(lists ...[]truce.Member) func(string) (ed25519.PublicKey, bool) {
-	keys := map[string]ed25519.PublicKey{}
+func keyLookup(lists ...[]truce.Member) func(string) (*pubkey.Key, bool) {
+	keys := map[string]*pubkey.Key{}
 	for _, members := range lists {
 		for _, m := range members {
 			for _, k := range m.Keys {
 				if pub, err := truce.ParsePublicKey(k); err == nil {
-					keys[truce.KeyID(pub)] = pub
+					keys[truce.KeyID(pub)] = pubkey.New(pub)
 				}
 			}
 		}
 	}
-	return func(id string) (ed25519.PublicKey, bool) {
+	return func(id string) (*pubkey.Key, bool) {
 		k, ok := keys[id]
 		return k, ok
 	}

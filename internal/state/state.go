@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/pubkey"
 )
 
 // Errors that verdicts wrap, so that callers can tell the kinds of
@@ -67,7 +68,7 @@ type State struct {
 
 type keyRef struct {
 	member string
-	pub    ed25519.PublicKey
+	key    *pubkey.Key
 }
 
 // New returns the empty state of the mechanism whose log origin is origin.
@@ -134,7 +135,17 @@ func (s *State) Seen(id string) (uint64, bool) {
 // current member.
 func (s *State) Key(keyid string) (ed25519.PublicKey, bool) {
 	k, ok := s.keys[keyid]
-	return k.pub, ok
+	if !ok {
+		return nil, false
+	}
+	return k.key.Public(), true
+}
+
+// verifier returns the key with the given keyid, prepared for verifying,
+// if it belongs to a current member.
+func (s *State) verifier(keyid string) (*pubkey.Key, bool) {
+	k, ok := s.keys[keyid]
+	return k.key, ok
 }
 
 // Apply applies the log entry at index, which must be Next. verified, if
@@ -270,7 +281,7 @@ func (s *State) indexKeys(c *Charter) {
 			if err != nil {
 				continue // checked when the charter was accepted
 			}
-			s.keys[truce.KeyID(pub)] = keyRef{member: m.ID, pub: pub}
+			s.keys[truce.KeyID(pub)] = keyRef{member: m.ID, key: pubkey.New(pub)}
 		}
 	}
 }

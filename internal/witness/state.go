@@ -1,0 +1,147 @@
+package witness
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// The witness's state is one file per log in DATA/state/, named by the
+// log's origin with url.PathEscape, holding the latest checkpoint the
+// witness cosigned for that log exactly as GET /checkpoint serves it: the
+// checkpoint's text, the log's signatures that verified, and the
+// witness's cosignature. Size and root hash are read back from the text,
+// so there is nothing else to keep in step. A file is replaced atomically:
+// written to a temporary file, synced, renamed over the old one, and the
+// folder synced, before the witness answers.
+const stateDir = "state"
+
+// stateFile is where the state of the log with this origin is kept.
+func stateFile(dir, origin string) string {
+	return filepath.Join(dir, stateDir, url.PathEscape(origin))
+}
+
+// readState reads a log's latest cosigned checkpoint; nil, with no error,
+// if the witness has never cosigned one. A file that does not parse is an
+// error, never a fresh start: starting afresh would let the log roll back.
+func readState(dir, origin string) ([]byte, checkpoint, error) {
+	name := stateFile(dir, origin)
+	b, err := os.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, checkpoint{}, nil
+	}
+	if err != nil {
+		return nil, checkpoint{}, fmt.Errorf("cannot read state of %s: %w", origin, err)
+	}
+	n, err := note.Open(b, nil)
+	var unverified *note.UnverifiedNoteError
+	if errors.As(err, &unverified) {
+		n, err = unverified.Note, nil
+	}
+	if err != nil {
+		return nil, checkpoint{}, fmt.Errorf("cannot read state of %s: %s: %w", origin, name, err)
+	}
+	cp, err := parseCheckpoint(n.Text)
+	if err != nil {
+		return nil, checkpoint{}, fmt.Errorf("cannot read state of %s: %s: %v", origin, name, err)
+	}
+	if cp.origin != origin {
+		return nil, checkpoint{}, fmt.Errorf("cannot read state of %s: %s holds a checkpoint of %s", origin, name, cp.origin)
+	}
+	return b, cp, nil
+}
+
+// writeState durably replaces a log's latest cosigned checkpoint.
+func writeState(dir, origin string, cosigned []byte) error {
+	if err := writeFileAtomic(stateFile(dir, origin), cosigned); err != nil {
+		return fmt.Errorf("cannot save state of %s: %w", origin, err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to name so that after a crash name holds
+// either its old contents or data, and data is on disk when it returns.
+func writeFileAtomic(name string, data []byte) (err error) {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a folder's entries durable: a rename or a new file in it.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// removeTemps removes the temporary files that a crash in writeFileAtomic
+// can leave behind.
+func removeTemps(dir string) error {
+	names, err := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := os.Remove(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockDir takes an exclusive flock on the data folder itself, so that a
+// second witness on the same folder, in this process or another, is
+// refused: two would each think they hold the latest state. Closing the
+// file releases the lock.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open witness folder: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("cannot open witness %s: %w", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("cannot lock witness folder: %w", err)
+	}
+	return f, nil
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/truce-mechanism/truce/internal/mechanism"
 	"github.com/truce-mechanism/truce/internal/state"
 	"github.com/truce-mechanism/truce/internal/store"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // MaxRequestBody is the largest request body for statements: 4 MiB.
@@ -55,6 +56,7 @@ type Config struct {
 
 type server struct {
 	Config
+	logVerifier note.Verifier
 }
 
 // New returns the API's handler.
@@ -65,7 +67,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.DefaultGatherer
 	}
-	s := &server{cfg}
+	s := &server{Config: cfg}
+	// A key that does not parse verifies nothing: /v1/log then reports
+	// the checkpoint as not witnessed, and the log says why.
+	s.logVerifier, _ = note.NewVerifier(cfg.LogKey)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/statements", s.postStatements)
 	mux.HandleFunc("GET /v1/statements", s.listStatements)

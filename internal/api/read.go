@@ -249,15 +249,65 @@ type LogInfo struct {
 	Key    string `json:"key"`
 	// Size is the size of the latest published checkpoint.
 	Size uint64 `json:"size"`
+	// Sequenced is how many entries the log holds, published or not:
+	// entries beyond Size wait for the next checkpoint, and for the
+	// witnesses' cosignatures.
+	Sequenced uint64 `json:"sequenced"`
+	// WitnessPolicy says in words whose cosignatures a checkpoint needs.
+	WitnessPolicy string `json:"witness_policy"`
+	// Witnessed reports whether the latest checkpoint carries them.
+	Witnessed bool `json:"witnessed"`
+	// Witnesses are the charter's witnesses and whether each cosigned the
+	// latest checkpoint.
+	Witnesses []WitnessInfo `json:"witnesses"`
+}
+
+// WitnessInfo is one of the charter's witnesses, as of the latest
+// checkpoint.
+type WitnessInfo struct {
+	truce.Witness
+	// Cosigned is when it cosigned the latest checkpoint; absent if it
+	// did not.
+	Cosigned *time.Time `json:"cosigned,omitempty"`
 }
 
 func (s *server) getLog(w http.ResponseWriter, r *http.Request) {
-	info := LogInfo{Origin: s.Mechanism.Origin(), Key: s.LogKey}
-	if cp, err := s.Log.Checkpoint(r.Context()); err == nil {
-		lines := strings.SplitN(string(cp), "\n", 3)
-		if len(lines) >= 2 {
-			info.Size, _ = strconv.ParseUint(lines[1], 10, 64)
+	info := LogInfo{Origin: s.Mechanism.Origin(), Key: s.LogKey, Witnesses: []WitnessInfo{}}
+	info.Sequenced, _ = s.Log.Size(r.Context())
+	cp, err := s.Log.Checkpoint(r.Context())
+	if err != nil {
+		info.WitnessPolicy = "no checkpoint yet"
+		writeJSON(w, http.StatusOK, info)
+		return
+	}
+	lines := strings.SplitN(string(cp), "\n", 3)
+	if len(lines) >= 2 {
+		info.Size, _ = strconv.ParseUint(lines[1], 10, 64)
+	}
+	policy, ok := s.Mechanism.WitnessPolicy(info.Size)
+	if !ok {
+		policy, _ = s.Mechanism.WitnessPolicy(s.Mechanism.Next())
+	}
+	info.WitnessPolicy = policy.String()
+	var opened *truce.Checkpoint
+	if s.logVerifier != nil {
+		if opened, err = truce.OpenCheckpoint(cp, s.logVerifier, policy); err != nil {
+			s.Logger.Error("the published checkpoint does not open", "error", err)
 		}
+	}
+	cosigned := map[string]time.Time{}
+	if opened != nil {
+		info.Witnessed = opened.Witnessed
+		for _, c := range opened.Cosignatures {
+			cosigned[c.Witness] = c.Time
+		}
+	}
+	for _, wi := range policy.Witnesses() {
+		item := WitnessInfo{Witness: wi}
+		if t, ok := cosigned[wi.Name]; ok {
+			item.Cosigned = &t
+		}
+		info.Witnesses = append(info.Witnesses, item)
 	}
 	writeJSON(w, http.StatusOK, info)
 }

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,7 +96,26 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Logger receives the ledger's own messages; discarded when nil.
 	Logger *slog.Logger
+	// Witnesses, when not nil, says whose cosignatures each checkpoint
+	// needs: Tessera sends every new checkpoint to those witnesses
+	// (C2SP tlog-witness) and publishes it only once their cosignatures
+	// meet the policy. Until then the published checkpoint stays where it
+	// was, while Add goes on sequencing entries: a lost witness stalls
+	// publication, never appends.
+	Witnesses Witnesses
+	// WitnessTimeout bounds one publication's wait for the witnesses;
+	// DefaultWitnessTimeout when zero.
+	WitnessTimeout time.Duration
+	// ShutdownTimeout bounds how long Close waits for a checkpoint that
+	// covers every entry; DefaultShutdownTimeout when zero. Witnesses that
+	// do not answer make Close wait this long; the entries are durable
+	// all the same and are published after the next start.
+	ShutdownTimeout time.Duration
 }
+
+// DefaultShutdownTimeout is Close's wait for a last checkpoint when
+// Config.ShutdownTimeout is zero.
+const DefaultShutdownTimeout = 15 * time.Second
 
 // Ledger is an open log. Its methods are safe for concurrent use.
 type Ledger struct {
@@ -138,6 +158,12 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.WitnessTimeout == 0 {
+		cfg.WitnessTimeout = DefaultWitnessTimeout
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
 
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create log folder: %w", err)
@@ -155,7 +181,14 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(cfg.Signer).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
-		WithCheckpointInterval(cfg.CheckpointInterval)
+		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithShutdownTimeout(cfg.ShutdownTimeout)
+	var pub *publisher
+	if cfg.Witnesses != nil {
+		_, err := os.Stat(filepath.Join(cfg.Dir, layout.CheckpointPath))
+		pub = newPublisher(cfg, errors.Is(err, os.ErrNotExist))
+		opts.WithWitnesses(tessera.NewWitnessGroup(1, pub), &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout})
+	}
 	// Tessera's background work (sequencing, publishing, garbage collection)
 	// lives as long as this context, which must outlast Open's.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -164,6 +197,9 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 		cancel()
 		lock.Close()
 		return nil, fmt.Errorf("cannot start log appender: %w", err)
+	}
+	if pub != nil {
+		pub.reader.Store(&reader)
 	}
 	l := &Ledger{
 		dir:    cfg.Dir,

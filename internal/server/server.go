@@ -20,10 +20,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/api"
 	"github.com/truce-mechanism/truce/internal/evidence"
 	"github.com/truce-mechanism/truce/internal/ledger"
@@ -129,6 +131,10 @@ type Config struct {
 	BatchMaxSize uint
 	// Progress, when set, is told how far catching up has got.
 	Progress func(done, total uint64)
+	// CheckpointInterval and WitnessTimeout are the ledger's; zero for
+	// its defaults.
+	CheckpointInterval time.Duration
+	WitnessTimeout     time.Duration
 }
 
 // Server is a mechanism opened from its data folder.
@@ -169,9 +175,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	// The log is opened before the mechanism, which folds it; until the
+	// fold is running, the witness policy of any checkpoint but the empty
+	// one is unknown, and the ledger does not publish.
+	witnesses := new(witnessBinding)
 	s.Ledger, err = ledger.Open(ctx, ledger.Config{
 		Dir: filepath.Join(cfg.Dir, "log"), Signer: signer, Logger: cfg.Logger,
 		BatchMaxAge: cfg.BatchMaxAge, BatchMaxSize: cfg.BatchMaxSize,
+		CheckpointInterval: cfg.CheckpointInterval,
+		Witnesses:          witnesses, WitnessTimeout: cfg.WitnessTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the log: %w", err)
@@ -191,11 +203,30 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	witnesses.m.Store(s.Mechanism)
 	s.handler = api.New(api.Config{
 		Mechanism: s.Mechanism, Store: s.Store, Log: s.Ledger, Evidence: s.Evidence,
 		LogKey: info.LogKey, Gatherer: s.Registry, Logger: cfg.Logger,
 	})
 	return s, nil
+}
+
+// witnessBinding gives the ledger the running mechanism's witness
+// policy once there is a mechanism.
+type witnessBinding struct {
+	m atomic.Pointer[mechanism.Mechanism]
+}
+
+func (b *witnessBinding) Policy(size uint64) (*truce.WitnessPolicy, bool) {
+	m := b.m.Load()
+	if m == nil {
+		if size == 0 {
+			p, err := truce.NewWitnessPolicy(nil, nil)
+			return p, err == nil
+		}
+		return nil, false
+	}
+	return m.WitnessPolicy(size)
 }
 
 func trimNewline(b []byte) []byte {

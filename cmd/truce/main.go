@@ -48,6 +48,7 @@ var commands = []command{
 	{"audit", "audit --server URL --log-key KEY", "fetch and verify the whole log, replay it, and compare with the server", runAudit},
 	{"reindex", "reindex --data DIR", "rebuild the projection from the log", runReindex},
 	{"demo", "demo [--data DIR] [--addr HOST:PORT] [--seed N]", "make and serve a simulated mechanism", runDemo},
+	{"witness", witnessUsage, "cosign a log's checkpoints as a C2SP witness", runWitness},
 }
 
 // hintError is an error with a hint for the user.

@@ -181,7 +181,7 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 			w.Close()
 			return nil, err
 		}
-		w.log.Info("following log", "origin", l.origin, "size", l.cp.size, "cosigned", l.cosigned != nil)
+		w.log.Debug("following log", "origin", l.origin, "size", l.cp.size, "cosigned", l.cosigned != nil)
 	}
 	return w, nil
 }

@@ -708,6 +708,20 @@ func deepCopy(m map[string]any) map[string]any {
 func TestGolden(t *testing.T) {
 	f := newFixture(t)
 	w := f.buildWorld()
+	// The incident's publication depends on the checkpoint: wait for one
+	// that covers every entry.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var l struct{ Size, Sequenced uint64 }
+		if err := json.Unmarshal(f.do("GET", "/v1/log", nil).body, &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Size == l.Sequenced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint covers the %d entries after 10s (size %d)", l.Sequenced, l.Size)
+		}
+	}
 
 	r := f.do("GET", "/v1/incidents/"+w.decided, nil)
 	f.golden("incident.json", r.body)

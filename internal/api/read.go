@@ -2,11 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -175,9 +177,85 @@ func (s *server) getSubject(kind string) http.HandlerFunc {
 			s.internal(w, err)
 			return
 		}
+		doc, err := s.withPublication(r.Context(), row.Doc)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(row.Doc)
+		w.Write(doc)
 	}
+}
+
+// Publication says which of a subject's findings are published: decided
+// at a log index that the latest checkpoint covers, and that checkpoint
+// witnessed as the charter's policy asks. Until then a finding is made,
+// and final, but not yet on the record that the witnesses vouch for.
+type Publication struct {
+	// CheckpointSize is the size of the latest published checkpoint.
+	CheckpointSize uint64 `json:"checkpoint_size"`
+	// Witnessed reports whether that checkpoint meets the witness policy.
+	Witnessed bool `json:"witnessed"`
+	// Published lists the decided questions it covers.
+	Published []string `json:"published"`
+}
+
+// withPublication adds the subject's Publication to its document, as
+// "publication".
+func (s *server) withPublication(ctx context.Context, doc []byte) ([]byte, error) {
+	var sub struct {
+		Questions map[string]struct {
+			DecidedAt *uint64 `json:"decided_at"`
+		} `json:"questions"`
+	}
+	if err := json.Unmarshal(doc, &sub); err != nil {
+		return nil, fmt.Errorf("cannot read the subject's document: %w", err)
+	}
+	p := Publication{Published: []string{}}
+	if cp, err := s.Log.Checkpoint(ctx); err == nil {
+		if c, _ := s.openCheckpoint(cp); c != nil {
+			p.CheckpointSize, p.Witnessed = uint64(c.Size), c.Witnessed
+		}
+	}
+	for name, q := range sub.Questions {
+		if q.DecidedAt != nil && *q.DecidedAt < p.CheckpointSize && p.Witnessed {
+			p.Published = append(p.Published, name)
+		}
+	}
+	sort.Strings(p.Published)
+	extra, _ := json.Marshal(p)
+	i := bytes.LastIndexByte(doc, '}')
+	if i < 0 {
+		return nil, errors.New("cannot read the subject's document: not a JSON object")
+	}
+	out := make([]byte, 0, len(doc)+len(extra)+20)
+	out = append(out, doc[:i]...)
+	out = append(out, `,"publication":`...)
+	out = append(out, extra...)
+	return append(out, doc[i:]...), nil
+}
+
+// openCheckpoint opens the published checkpoint with the witness policy
+// in force at its size, and returns both; the checkpoint is nil if it
+// does not open.
+func (s *server) openCheckpoint(cp []byte) (*truce.Checkpoint, *truce.WitnessPolicy) {
+	var size uint64
+	if lines := strings.SplitN(string(cp), "\n", 3); len(lines) >= 2 {
+		size, _ = strconv.ParseUint(lines[1], 10, 64)
+	}
+	policy, ok := s.Mechanism.WitnessPolicy(size)
+	if !ok {
+		policy, _ = s.Mechanism.WitnessPolicy(s.Mechanism.Next())
+	}
+	if s.logVerifier == nil {
+		return nil, policy
+	}
+	c, err := truce.OpenCheckpoint(cp, s.logVerifier, policy)
+	if err != nil {
+		s.Logger.Error("the published checkpoint does not open", "error", err)
+		return nil, policy
+	}
+	return c, policy
 }
 
 func (s *server) getCompliance(w http.ResponseWriter, r *http.Request) {
@@ -280,24 +358,11 @@ func (s *server) getLog(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, info)
 		return
 	}
-	lines := strings.SplitN(string(cp), "\n", 3)
-	if len(lines) >= 2 {
-		info.Size, _ = strconv.ParseUint(lines[1], 10, 64)
-	}
-	policy, ok := s.Mechanism.WitnessPolicy(info.Size)
-	if !ok {
-		policy, _ = s.Mechanism.WitnessPolicy(s.Mechanism.Next())
-	}
+	opened, policy := s.openCheckpoint(cp)
 	info.WitnessPolicy = policy.String()
-	var opened *truce.Checkpoint
-	if s.logVerifier != nil {
-		if opened, err = truce.OpenCheckpoint(cp, s.logVerifier, policy); err != nil {
-			s.Logger.Error("the published checkpoint does not open", "error", err)
-		}
-	}
 	cosigned := map[string]time.Time{}
 	if opened != nil {
-		info.Witnessed = opened.Witnessed
+		info.Size, info.Witnessed = uint64(opened.Size), opened.Witnessed
 		for _, c := range opened.Cosignatures {
 			cosigned[c.Witness] = c.Time
 		}

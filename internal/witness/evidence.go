@@ -76,10 +76,7 @@ func (w *Witness) keepEvidence(l *logState, kind string, body []byte, offered ch
 // origin and kind, adding a number to the name rather than overwriting
 // a file, and syncs it and the folder.
 func writeEvidence(dir string, now time.Time, origin, kind string, text []byte) (string, error) {
-	folder := filepath.Join(dir, conflictsDir)
-	if err := os.MkdirAll(folder, 0o755); err != nil {
-		return "", err
-	}
+	folder := filepath.Join(dir, conflictsDir) // made by Open
 	base := now.Format("20060102T150405.000000000Z") + "-" + url.PathEscape(origin) + "-" + kind
 	for i := 0; ; i++ {
 		name := filepath.Join(folder, base+".txt")

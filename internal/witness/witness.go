@@ -163,7 +163,7 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 		w.logs[origin] = &logState{origin: origin, vkey: vkey, verifier: v, seen: map[[sha256.Size]byte]bool{}}
 	}
 
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, stateDir), 0o755); err != nil {
+	if err := makeDirs(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("cannot create witness folder: %w", err)
 	}
 	lock, err := lockDir(cfg.Dir)
@@ -184,6 +184,21 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 		w.log.Debug("following log", "origin", l.origin, "size", l.cp.size, "cosigned", l.cosigned != nil)
 	}
 	return w, nil
+}
+
+// makeDirs makes the data folder and its state/ and conflicts/, and syncs
+// the folders that hold them: a state file in a folder whose own entry
+// was lost in a crash would be lost with it.
+func makeDirs(dir string) error {
+	for _, sub := range []string{stateDir, conflictsDir} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
 }
 
 // checkOrigin refuses origins that could not be checkpoints' first lines,

@@ -382,10 +382,16 @@ func TestFlipEveryByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := l.request(5, 12)
+	want := decodeRequest(t, l, body)
 	for i := range body {
 		for _, bit := range []byte{0x01, 0x80} {
 			b := bytes.Clone(body)
 			b[i] ^= bit
+			// A flip in a signature's last base64 character may change
+			// only unused bits: another spelling of the same request.
+			if decodeRequest(t, l, b) == want {
+				continue
+			}
 			if _, err := tw.AddCheckpoint(context.Background(), b); err == nil {
 				t.Fatalf("cosigned the request with byte %d ^ %#x:\n%s", i, bit, b)
 			}
@@ -395,6 +401,28 @@ func TestFlipEveryByte(t *testing.T) {
 	if _, err := tw.AddCheckpoint(context.Background(), body); err != nil {
 		t.Fatalf("the request itself: %v", err)
 	}
+}
+
+// decodeRequest returns what a request says, decoded, or "" if it does
+// not parse.
+func decodeRequest(t *testing.T, l *testLog, body []byte) string {
+	r, err := ParseRequest(body)
+	if err != nil {
+		return ""
+	}
+	n, err := note.Open(r.Checkpoint, note.VerifierList(mustVerifier(t, l.vkey)))
+	if err != nil {
+		return ""
+	}
+	out := fmt.Sprintf("%d %x\n%s", r.Old, r.Proof, n.Text)
+	for _, sig := range n.Sigs {
+		b, err := base64.StdEncoding.DecodeString(sig.Base64)
+		if err != nil {
+			return ""
+		}
+		out += fmt.Sprintf("%s %x\n", sig.Name, b)
+	}
+	return out
 }
 
 // TestReopen is crash safety: what a witness answered is in its folder

@@ -75,6 +75,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /v1/statements", s.postStatements)
 	mux.HandleFunc("GET /v1/statements", s.listStatements)
 	mux.HandleFunc("GET /v1/statements/{index}", s.getStatement)
+	mux.HandleFunc("GET /v1/statements/{index}/receipt", s.getReceipt)
 	mux.HandleFunc("GET /v1/charter", s.getCharter)
 	mux.HandleFunc("GET /v1/members", s.getMembers)
 	mux.HandleFunc("GET /v1/incidents", s.listSubjects(store.KindIncident))

@@ -42,7 +42,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	case err != nil:
 		return err
 	}
-	defer d.Server.Close(context.WithoutCancel(ctx))
+	defer d.Close(context.WithoutCancel(ctx))
 
 	if d.Generated {
 		fmt.Fprintf(e.stdout, "generated it in %.1fs:\n", d.Took.Seconds())
@@ -57,7 +57,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  %-21s %d entries, %d of them submitted since it was generated\n", "its log now has", n, n-uint64(d.Summary.Entries))
 	}
 
-	err = server.Serve(ctx, *addr, d.Server.Handler(), func(a string) {
+	err = server.Serve(ctx, *addr, d.Handler(), func(a string) {
 		url := "http://" + a
 		w := e.stdout
 		fmt.Fprintf(w, "\nserving the SIMULATED mechanism %s at %s/ (%.1fs after start)\n", d.Server.Info.Origin, url, time.Since(start).Seconds())

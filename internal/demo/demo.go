@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -90,21 +91,21 @@ const (
 // or empty, and returns what it holds. On failure it removes what it
 // wrote.
 func Generate(ctx context.Context, dir string, cfg Config) (*Summary, error) {
-	srv, sum, err := generate(ctx, dir, cfg.withDefaults())
+	d, err := generate(ctx, dir, cfg.withDefaults())
 	if err != nil {
 		return nil, err
 	}
-	if err := srv.Close(context.WithoutCancel(ctx)); err != nil {
+	if err := d.Close(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("cannot close the generated mechanism: %w", err)
 	}
-	return sum, nil
+	return d.Summary, nil
 }
 
 // Demo is an opened demo mechanism.
 type Demo struct {
 	// Dir is the data folder.
 	Dir string
-	// Server is the opened mechanism; the caller closes it.
+	// Server is the opened mechanism; the caller closes the Demo.
 	Server *server.Server
 	// Summary describes the simulated history.
 	Summary *Summary
@@ -112,6 +113,23 @@ type Demo struct {
 	// reused one; Took is how long making it took.
 	Generated bool
 	Took      time.Duration
+
+	witnesses *witnesses
+}
+
+// Handler serves the mechanism, and the demo's witnesses under
+// WitnessPath.
+func (d *Demo) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(WitnessPath, d.witnesses.Handler())
+	mux.Handle("/", d.Server.Handler())
+	return mux
+}
+
+// Close closes the mechanism and then its witnesses, which the
+// mechanism's last checkpoint may still need.
+func (d *Demo) Close(ctx context.Context) error {
+	return errors.Join(d.Server.Close(ctx), d.witnesses.Close())
 }
 
 // Open opens the demo mechanism in dir, generating it first when dir is
@@ -122,11 +140,12 @@ func Open(ctx context.Context, dir string, cfg Config) (*Demo, error) {
 	cfg = cfg.withDefaults()
 	if _, err := server.ReadInfo(dir); errors.Is(err, server.ErrNoMechanism) {
 		start := time.Now()
-		srv, sum, err := generate(ctx, dir, cfg)
+		d, err := generate(ctx, dir, cfg)
 		if err != nil {
 			return nil, err
 		}
-		return &Demo{Dir: dir, Server: srv, Summary: sum, Generated: true, Took: time.Since(start)}, nil
+		d.Generated, d.Took = true, time.Since(start)
+		return d, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -134,11 +153,20 @@ func Open(ctx context.Context, dir string, cfg Config) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.Open(ctx, server.Config{Dir: dir, Logger: cfg.Logger})
+	info, err := server.ReadInfo(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Demo{Dir: dir, Server: srv, Summary: sum}, nil
+	ws, err := openWitnesses(ctx, dir, sum.Seed, info.LogKey)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.Open(ctx, server.Config{Dir: dir, Logger: cfg.Logger, HTTPClient: ws.client})
+	if err != nil {
+		ws.Close()
+		return nil, err
+	}
+	return &Demo{Dir: dir, Server: srv, Summary: sum, witnesses: ws}, nil
 }
 
 // ReadSummary reads the Summary of the demo in dir.
@@ -176,6 +204,10 @@ type history struct {
 // state: an entry the fold rejects is a bug in the planner.
 func build(cfg Config) (*history, error) {
 	p := newPlanner(cfg)
+	var err error
+	if p.witnesses, err = charterWitnesses(cfg.Seed); err != nil {
+		return nil, err
+	}
 	events := p.plan()
 	envs, err := sign(events, p.keys)
 	if err != nil {
@@ -247,15 +279,15 @@ func sign(events []*event, keys map[string]ed25519.PrivateKey) ([]*truce.Envelop
 
 // generate builds the history and writes it to dir, and returns the
 // mechanism opened on it.
-func generate(ctx context.Context, dir string, cfg Config) (_ *server.Server, _ *Summary, err error) {
+func generate(ctx context.Context, dir string, cfg Config) (_ *Demo, err error) {
 	start := time.Now()
 	if err := checkEmpty(dir); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg.Logger.Info("generating a simulated mechanism", "dir", dir, "seed", cfg.Seed, "end", cfg.End)
 	h, err := build(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg.Logger.Info("planned and checked the simulated history", "entries", len(h.entries), "took", time.Since(start))
 
@@ -264,9 +296,10 @@ func generate(ctx context.Context, dir string, cfg Config) (_ *server.Server, _ 
 		created = true
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("cannot create data folder: %w", err)
+		return nil, fmt.Errorf("cannot create data folder: %w", err)
 	}
 	var srv *server.Server
+	var ws *witnesses
 	defer func() {
 		if err == nil {
 			return
@@ -274,34 +307,40 @@ func generate(ctx context.Context, dir string, cfg Config) (_ *server.Server, _ 
 		if srv != nil {
 			srv.Close(context.WithoutCancel(ctx))
 		}
+		if ws != nil {
+			ws.Close()
+		}
 		removeContents(dir, created)
 	}()
 	if err := writeKeys(dir, h.keys); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := writeEvidence(dir, h.files); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := server.InitWithKey(dir, h.skey); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := writeLog(ctx, dir, h, cfg.Logger); err != nil {
-		return nil, nil, err
+	if ws, err = openWitnesses(ctx, dir, cfg.Seed, h.vkey); err != nil {
+		return nil, err
 	}
-	srv, err = server.Open(ctx, server.Config{Dir: dir, Logger: cfg.Logger})
+	if err := writeLog(ctx, dir, h, ws, cfg.Logger); err != nil {
+		return nil, err
+	}
+	srv, err = server.Open(ctx, server.Config{Dir: dir, Logger: cfg.Logger, HTTPClient: ws.client})
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot open the generated mechanism: %w", err)
+		return nil, fmt.Errorf("cannot open the generated mechanism: %w", err)
 	}
 	if err := crossCheck(srv, h); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	h.summary.Took = time.Since(start)
 	b, _ := json.MarshalIndent(h.summary, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), 0o644); err != nil {
-		return nil, nil, fmt.Errorf("cannot write the demo's summary: %w", err)
+		return nil, fmt.Errorf("cannot write the demo's summary: %w", err)
 	}
 	cfg.Logger.Info("generated a simulated mechanism", "dir", dir, "entries", len(h.entries), "took", time.Since(start))
-	return srv, h.summary, nil
+	return &Demo{Dir: dir, Server: srv, Summary: h.summary, witnesses: ws}, nil
 }
 
 // checkEmpty refuses a folder that holds anything.
@@ -375,7 +414,8 @@ func writeEvidence(dir string, files []*file) error {
 }
 
 // writeLog writes the log key and appends every entry to a new log.
-func writeLog(ctx context.Context, dir string, h *history, logger *slog.Logger) error {
+// The demo's witnesses cosign its checkpoints as they are written.
+func writeLog(ctx context.Context, dir string, h *history, ws *witnesses, logger *slog.Logger) error {
 	signer, err := ledger.NewSigner(h.skey)
 	if err != nil {
 		return err
@@ -383,6 +423,7 @@ func writeLog(ctx context.Context, dir string, h *history, logger *slog.Logger) 
 	l, err := ledger.Open(ctx, ledger.Config{
 		Dir: filepath.Join(dir, logDir), Signer: signer, Logger: logger,
 		CheckpointInterval: 100 * time.Millisecond,
+		Witnesses:          historyPolicy{h.state.Charters()}, HTTPClient: ws.client,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot open the new log: %w", err)

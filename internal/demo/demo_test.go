@@ -260,7 +260,7 @@ func TestGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer d.Server.Close(context.Background())
+		defer d.Close(context.Background())
 		if d.Generated {
 			t.Error("Open generated a new demo over an existing one")
 		}

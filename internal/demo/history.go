@@ -128,6 +128,7 @@ type planner struct {
 	start, end time.Time
 	amendAt    time.Time
 	keys       map[string]ed25519.PrivateKey
+	witnesses  []truce.Witness
 	sites      []site
 	kinds      []kind
 
@@ -227,7 +228,7 @@ func (p *planner) addLag(at time.Time, lag time.Duration, author, typ string, bo
 
 // plan plans the whole history and returns its statements in log order.
 func (p *planner) plan() []*event {
-	p.addLag(p.start, 2*time.Hour+p.between(0, time.Hour), "tr-1", truce.TypeCharter, genesisCharter(p.keys), signersOf(1)...)
+	p.addLag(p.start, 2*time.Hour+p.between(0, time.Hour), "tr-1", truce.TypeCharter, genesisCharter(p.keys, p.witnesses), signersOf(1)...)
 	p.addLag(p.amendAt, 5*time.Hour+p.between(0, time.Hour), "qa-1", truce.TypeCharterAmend, amendment(p.keys), signersOf(1)...)
 	p.planIncidents()
 	p.planDuplicates()

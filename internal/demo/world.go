@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 
 	"github.com/truce-mechanism/truce"
 )
@@ -154,14 +155,16 @@ func rules() truce.Rules {
 	}
 }
 
-func genesisCharter(keys map[string]ed25519.PrivateKey) *truce.Charter {
+func genesisCharter(keys map[string]ed25519.PrivateKey, witnesses []truce.Witness) *truce.Charter {
 	return &truce.Charter{
-		Title:     "SIMULATED — Afghanistan–Pakistan ceasefire monitoring and verification mechanism (Istanbul talks, 2025): a demonstration with invented data",
-		Parties:   []truce.Party{{ID: partyAF, Name: "Afghanistan"}, {ID: partyPK, Name: "Pakistan"}},
-		Members:   charterMembers(1, keys),
-		Clauses:   clauses(1),
-		Rules:     rules(),
-		Languages: []string{"en", "ps", "prs", "ur", "tr"},
+		Witnesses:     witnesses,
+		WitnessPolicy: json.RawMessage(witnessPolicy),
+		Title:         "SIMULATED — Afghanistan–Pakistan ceasefire monitoring and verification mechanism (Istanbul talks, 2025): a demonstration with invented data",
+		Parties:       []truce.Party{{ID: partyAF, Name: "Afghanistan"}, {ID: partyPK, Name: "Pakistan"}},
+		Members:       charterMembers(1, keys),
+		Clauses:       clauses(1),
+		Rules:         rules(),
+		Languages:     []string{"en", "ps", "prs", "ur", "tr"},
 	}
 }
 

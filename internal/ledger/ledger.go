@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,9 @@ type Config struct {
 	// WitnessTimeout bounds one publication's wait for the witnesses;
 	// DefaultWitnessTimeout when zero.
 	WitnessTimeout time.Duration
+	// HTTPClient sends checkpoints to the witnesses; http.DefaultClient
+	// when nil.
+	HTTPClient *http.Client
 	// ShutdownTimeout bounds how long Close waits for a checkpoint that
 	// covers every entry; DefaultShutdownTimeout when zero. Witnesses that
 	// do not answer make Close wait this long; the entries are durable
@@ -173,7 +177,7 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 		return nil, err
 	}
 
-	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir})
+	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir, HTTPClient: cfg.HTTPClient})
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("cannot open log storage: %w", err)

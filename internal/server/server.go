@@ -135,6 +135,9 @@ type Config struct {
 	// its defaults.
 	CheckpointInterval time.Duration
 	WitnessTimeout     time.Duration
+	// HTTPClient sends checkpoints to the charter's witnesses;
+	// http.DefaultClient when nil.
+	HTTPClient *http.Client
 }
 
 // Server is a mechanism opened from its data folder.
@@ -183,7 +186,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Dir: filepath.Join(cfg.Dir, "log"), Signer: signer, Logger: cfg.Logger,
 		BatchMaxAge: cfg.BatchMaxAge, BatchMaxSize: cfg.BatchMaxSize,
 		CheckpointInterval: cfg.CheckpointInterval,
-		Witnesses:          witnesses, WitnessTimeout: cfg.WitnessTimeout,
+		Witnesses:          witnesses, WitnessTimeout: cfg.WitnessTimeout, HTTPClient: cfg.HTTPClient,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the log: %w", err)

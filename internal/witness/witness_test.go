@@ -3,7 +3,10 @@ package witness
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	f_note "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
@@ -631,5 +635,46 @@ func TestLogKeys(t *testing.T) {
 	got, err := ReadLogKeys(dir)
 	if err != nil || strings.Join(got, " ") != a.vkey+" "+b.vkey {
 		t.Fatalf("got %q, %v; want the two keys", got, err)
+	}
+}
+
+// TestCosignatureFormat checks the cosignature against the spec by hand,
+// not with the library that made it: key ID, big-endian timestamp, and an
+// Ed25519 signature over "cosignature/v1", the time, and the note text.
+//
+// SPEC: https://c2sp.org/tlog-cosignature
+func TestCosignatureFormat(t *testing.T) {
+	l := newTestLog(t, "log.test/a")
+	tw := newTestWitness(t, l)
+	cp := l.checkpoint(7)
+	start := time.Now().Unix()
+	r := tw.post(t, requestBody(0, nil, cp))
+	wantStatus(t, r, http.StatusOK)
+
+	name, b64, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(r.body, "— "), "\n"), " ")
+	if !ok || name != "witness.test/w1" {
+		t.Fatalf("got signature line %q", r.body)
+	}
+	sig, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(sig) != 4+8+ed25519.SignatureSize {
+		t.Fatalf("got a %d-byte signature (%v), want 76", len(sig), err)
+	}
+	parts := strings.SplitN(tw.vkey, "+", 3)
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) != 33 || key[0] != 0x04 {
+		t.Fatalf("verifier key %q is not type 0x04", tw.vkey)
+	}
+	id := sha256.Sum256(append([]byte(name+"\n"), key...))
+	if !bytes.Equal(sig[:4], id[:4]) {
+		t.Errorf("got key ID %x, want %x", sig[:4], id[:4])
+	}
+	ts := binary.BigEndian.Uint64(sig[4:12])
+	if int64(ts) < start || int64(ts) > time.Now().Unix() {
+		t.Errorf("got timestamp %d, want about %d", ts, start)
+	}
+	text, _, _ := strings.Cut(string(cp), "\n\n")
+	msg := fmt.Sprintf("cosignature/v1\ntime %d\n%s\n", ts, text)
+	if !ed25519.Verify(ed25519.PublicKey(key[1:]), []byte(msg), sig[12:]) {
+		t.Errorf("signature does not verify over %q", msg)
 	}
 }

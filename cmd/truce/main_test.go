@@ -154,22 +154,33 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// waithttp URL waits, up to ten seconds, for URL to answer 200 OK: for a
-// server started in the background to be ready.
+// waithttp URL [PATTERN] waits, up to ten seconds, for URL to answer 200
+// OK, with a body matching the regular expression PATTERN when given: for
+// a server started in the background to be ready, or a checkpoint to be
+// published.
 func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waithttp URL")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waithttp URL [PATTERN]")
+	}
+	var want *regexp.Regexp
+	if len(args) == 2 {
+		want = regexp.MustCompile(args[1])
 	}
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := client.Get(args[0])
 		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			switch {
+			case resp.StatusCode != http.StatusOK:
+				err = fmt.Errorf("%s", resp.Status)
+			case want != nil && !want.Match(body):
+				err = fmt.Errorf("the body %q does not match %s", body, want)
+			default:
 				return
 			}
-			err = fmt.Errorf("%s", resp.Status)
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("waithttp: %s is not ready after 10s: %v", args[0], err)

@@ -46,6 +46,8 @@ var commands = []command{
 	{"submit", "submit [--server URL] FILE...", "submit signed envelopes to a server", runSubmit},
 	{"serve", "serve --data DIR [--addr HOST:PORT]", "serve a mechanism", runServe},
 	{"audit", "audit --server URL --log-key KEY", "fetch and verify the whole log, replay it, and compare with the server", runAudit},
+	{"receipt", receiptUsage, "fetch a statement's receipt: a C2SP tlog-proof file that proves it is in the log", runReceipt},
+	{"verify-receipt", verifyReceiptUsage, "check receipts offline against the log key and the charter's witnesses and members", runVerifyReceipt},
 	{"reindex", "reindex --data DIR", "rebuild the projection from the log", runReindex},
 	{"demo", "demo [--data DIR] [--addr HOST:PORT] [--seed N]", "make and serve a simulated mechanism", runDemo},
 	{"witness", witnessUsage, "cosign a log's checkpoints as a C2SP witness", runWitness},

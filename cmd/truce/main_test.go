@@ -29,7 +29,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/*.txtar. Each script has $PORT, a free TCP
-// port, and $SERVER, http://127.0.0.1:$PORT, for a truce serve of its own.
+// port, and $SERVER, http://127.0.0.1:$PORT, for a truce serve of its own,
+// and $WPORT1 and $WPORT2 for witnesses.
 func TestScripts(t *testing.T) {
 	t.Parallel()
 	testscript.Run(t, testscript.Params{
@@ -44,6 +45,14 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("PORT", strconv.Itoa(port))
 			env.Setenv("SERVER", fmt.Sprintf("http://127.0.0.1:%d", port))
+			// Two more, for witnesses.
+			for _, name := range []string{"WPORT1", "WPORT2"} {
+				p, err := freePort()
+				if err != nil {
+					return err
+				}
+				env.Setenv(name, strconv.Itoa(p))
+			}
 			// Under -race, each exec'd truce would otherwise sleep a
 			// second at exit, waiting for racing goroutines to report.
 			env.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))

@@ -91,6 +91,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// discard is the logger of a Config without one.
+var discard = slog.New(slog.DiscardHandler)
+
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+
 // ErrLogKey is matched by the error Run returns for a log key that is
 // not a signed-note verifier key.
 var ErrLogKey = errors.New("not a signed-note verifier key")
@@ -120,6 +125,12 @@ const (
 	KindLog = "log"
 	// KindIncomplete: part of the audit could not be done, and says why.
 	KindIncomplete = "incomplete"
+	// KindWitness: a checkpoint does not satisfy the charter's witness
+	// policy, or a witness serves a checkpoint that does not open.
+	KindWitness = "witness"
+	// KindSplitView: a witness cosigned a checkpoint that differs from,
+	// or is not consistent with, what the server gave the follower.
+	KindSplitView = "split-view"
 )
 
 // Problem is one verification failure or one difference between the
@@ -206,38 +217,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Server == "" {
 		return nil, fmt.Errorf("cannot audit: no server given")
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0)
-	}
-	if cfg.Requests <= 0 {
-		cfg.Requests = DefaultRequests
-	}
-	if cfg.SettleTries <= 0 {
-		cfg.SettleTries = DefaultSettleTries
-	}
-	if cfg.SettleWait <= 0 {
-		cfg.SettleWait = DefaultSettleWait
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	c := newClient(cfg.Server, cfg.HTTPClient, cfg.Requests, cfg.Logger)
-	defer c.close()
-	a := &auditor{
-		cfg:      cfg,
-		c:        c,
-		verifier: verifier,
-		origin:   verifier.Name(),
-		tiles:    newTileCache(c),
-		st:       state.New(verifier.Name()),
-		ring:     newKeyring(),
-		keys:     map[string]*pubkey.Key{},
-		report: &Report{
-			Server: cfg.Server, Origin: verifier.Name(),
-			Incidents: map[string]int{}, Actions: map[string]int{}, Problems: []Problem{},
-		},
-		reported: map[string]bool{},
-	}
+	cfg = cfg.withDefaults()
+	a := newAuditor(cfg, verifier)
+	defer a.c.close()
 	if err := a.run(ctx); err != nil {
 		return nil, err
 	}
@@ -251,13 +233,41 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return r, nil
 }
 
-// auditor is one run of an audit.
+// newAuditor makes an auditor of the server in cfg, whose defaults are
+// set, with verifier the log key's.
+func newAuditor(cfg Config, verifier note.Verifier) *auditor {
+	c := newClient(cfg.Server, cfg.HTTPClient, cfg.Requests, cfg.Logger)
+	return &auditor{
+		cfg:      cfg,
+		c:        c,
+		src:      c,
+		verifier: verifier,
+		origin:   verifier.Name(),
+		tiles:    newTileCache(c),
+		st:       state.New(verifier.Name()),
+		ring:     newKeyring(),
+		keys:     map[string]*pubkey.Key{},
+		report: &Report{
+			Server: cfg.Server, Origin: verifier.Name(),
+			Incidents: map[string]int{}, Actions: map[string]int{}, Problems: []Problem{},
+		},
+		reported: map[string]bool{},
+	}
+}
+
+// auditor is one run of an audit, or a follower's audit that goes on.
 type auditor struct {
 	cfg      Config
 	c        *client
 	verifier note.Verifier
 	origin   string
-	tiles    *tileCache
+	// src gives tiles and bundles: the server, or for a follower its
+	// mirror before the server; tiles caches src's tiles above level 0.
+	src   tileSource
+	tiles *tileCache
+	// save, when set, is given every tile and bundle once it is verified
+	// against the tree being replayed: a follower's mirror keeps them.
+	save func(tlog.Tile, []byte)
 
 	// tree is the checkpoint audited up to so far.
 	tree tlog.Tree
@@ -379,7 +389,7 @@ func (a *auditor) summarize() {
 // problemOrder puts the log's own problems before the API's differences.
 func problemOrder(p Problem) int {
 	switch p.Kind {
-	case KindCheckpoint, KindLog:
+	case KindCheckpoint, KindLog, KindWitness, KindSplitView:
 		return 0
 	case KindTile, KindEntry:
 		return 1

@@ -261,7 +261,16 @@ func (a *auditor) compareVerdicts(size uint64) {
 		a.problem(KindVerdict, int64(g[0]), "the server's statement list goes on from this index with index %d: it leaves out or repeats entries", g[1])
 	}
 	n := min(size, uint64(len(a.server)))
-	for i := range n {
+	a.compareVerdictRange(0, n)
+	if n < size && a.vbroken == nil {
+		a.problem(KindLog, int64(n), "the server has verdicts on %d entries only, but the audited checkpoint holds %d", n, size)
+	}
+}
+
+// compareVerdictRange compares the API's verdicts on entries [from, to)
+// with the replay's.
+func (a *auditor) compareVerdictRange(from, to uint64) {
+	for i := from; i < to; i++ {
 		s, r := &a.server[i], &a.verdicts[i]
 		if s.ID != r.id {
 			a.problem(KindVerdict, int64(i), "the server gives statement id %q, the log has %q", s.ID, r.id)
@@ -274,9 +283,6 @@ func (a *auditor) compareVerdicts(size uint64) {
 		case s.Verdict.Reason != r.reason:
 			a.problem(KindVerdict, int64(i), "server says rejected (%s), replay says rejected (%s)", s.Verdict.Reason, r.reason)
 		}
-	}
-	if n < size && a.vbroken == nil {
-		a.problem(KindLog, int64(n), "the server has verdicts on %d entries only, but the audited checkpoint holds %d", n, size)
 	}
 }
 

@@ -226,13 +226,22 @@ func splitBundle(b []byte) ([][]byte, error) {
 	return entries, nil
 }
 
+// tileSource gives a tile's data, or an entry bundle's for level -1, as
+// stored: the server over HTTP, a follower's mirror on disk, or the mirror
+// before the server. What it gives is unauthenticated.
+type tileSource interface {
+	fetchTile(ctx context.Context, t tlog.Tile) ([]byte, error)
+}
+
+var _ tileSource = (*client)(nil)
+
 // tileCache fetches the tiles above level 0 and the partial tiles on the
 // right edge of the tree, each once, for every bundle's TileHashReader to
 // share; the full level-0 tiles are fetched with their bundles instead,
 // since each is needed once. Data is cached unauthenticated: every
 // ReadHashes checks what it is given against the tree's root again.
 type tileCache struct {
-	c  *client
+	c  tileSource
 	mu sync.Mutex
 	m  map[tlog.Tile]*tileFetch
 }
@@ -243,7 +252,7 @@ type tileFetch struct {
 	err  error
 }
 
-func newTileCache(c *client) *tileCache {
+func newTileCache(c tileSource) *tileCache {
 	return &tileCache{c: c, m: map[tlog.Tile]*tileFetch{}}
 }
 
@@ -286,7 +295,7 @@ func (e *tileError) Error() string { return e.err.Error() }
 func (e *tileError) Unwrap() error { return e.err }
 
 // fetchHashTile fetches a tile of hashes and checks its length.
-func fetchHashTile(ctx context.Context, c *client, t tlog.Tile) ([]byte, error) {
+func fetchHashTile(ctx context.Context, c tileSource, t tlog.Tile) ([]byte, error) {
 	data, err := c.fetchTile(ctx, t)
 	if err != nil {
 		return nil, &tileError{t, err}
@@ -304,6 +313,7 @@ type bundleTiles struct {
 	cache *tileCache
 	own   tlog.Tile
 	data  []byte
+	save  func(tlog.Tile, []byte) // nil, or a follower's mirror
 }
 
 var _ tlog.TileReader = (*bundleTiles)(nil)
@@ -328,14 +338,24 @@ func (r *bundleTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 
-// SaveTiles does nothing: tlog calls it with tiles it has verified, and
-// the audit keeps its own cache.
-func (r *bundleTiles) SaveTiles([]tlog.Tile, [][]byte) {}
+// SaveTiles is given the tiles tlog has verified against the tree's root;
+// a follower keeps them in its mirror.
+func (r *bundleTiles) SaveTiles(tiles []tlog.Tile, data [][]byte) { saveTiles(r.save, tiles, data) }
+
+func saveTiles(save func(tlog.Tile, []byte), tiles []tlog.Tile, data [][]byte) {
+	if save == nil {
+		return
+	}
+	for i, t := range tiles {
+		save(t, data[i])
+	}
+}
 
 // cacheTiles is a tlog.TileReader over the cache alone, for proofs.
 type cacheTiles struct {
 	ctx   context.Context
 	cache *tileCache
+	save  func(tlog.Tile, []byte) // nil, or a follower's mirror
 }
 
 // Height is C2SP tlog-tiles' tile height, for tlog.TileReader.
@@ -354,6 +374,6 @@ func (r *cacheTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 
-// SaveTiles does nothing: tlog calls it with tiles it has verified, and
-// the audit keeps its own cache.
-func (r *cacheTiles) SaveTiles([]tlog.Tile, [][]byte) {}
+// SaveTiles is given the tiles tlog has verified against the tree's root;
+// a follower keeps them in its mirror.
+func (r *cacheTiles) SaveTiles(tiles []tlog.Tile, data [][]byte) { saveTiles(r.save, tiles, data) }

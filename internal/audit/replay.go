@@ -121,7 +121,7 @@ func (a *auditor) extend(ctx context.Context, tree tlog.Tree) (ok bool, err erro
 	old := a.tree
 	// Every tree extends the empty one; tlog has no proof for that.
 	if old.N > 0 {
-		thr := tlog.TileHashReader(tree, &cacheTiles{ctx: ctx, cache: a.tiles})
+		thr := tlog.TileHashReader(tree, &cacheTiles{ctx: ctx, cache: a.tiles, save: a.save})
 		var proof tlog.TreeProof
 		proof, err = tlog.ProveTree(tree.N, old.N, thr)
 		if err == nil {
@@ -345,9 +345,9 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 func (a *auditor) fetchBundle(ctx context.Context, b *bundle, tree tlog.Tree, jobs chan<- func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		b.tile, b.tileErr = fetchHashTile(ctx, a.c, tlog.Tile{H: tileHeight, L: 0, N: b.n, W: b.width})
+		b.tile, b.tileErr = fetchHashTile(ctx, a.src, tlog.Tile{H: tileHeight, L: 0, N: b.n, W: b.width})
 	})
-	b.data, b.dataErr = a.c.fetchTile(ctx, tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
+	b.data, b.dataErr = a.src.fetchTile(ctx, tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
 	wg.Wait()
 
 	bpath := tilePath(tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
@@ -362,7 +362,6 @@ func (a *auditor) fetchBundle(ctx context.Context, b *bundle, tree tlog.Tree, jo
 		}
 		b.raw = raw[:min(len(raw), b.width)]
 	}
-	b.data = nil
 	if b.n == 0 && b.skip == 0 && len(b.raw) > 0 {
 		a.ring.add([]*truce.Entry{state.ParseLogEntry(b.raw[0])})
 	}
@@ -411,7 +410,7 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 		indexes[j] = tlog.StoredHashIndex(0, first+int64(j))
 	}
 	authenticate := func(tile []byte) ([]tlog.Hash, error) {
-		return tlog.TileHashReader(tree, &bundleTiles{ctx: ctx, cache: a.tiles, own: hashTile, data: tile}).ReadHashes(indexes)
+		return tlog.TileHashReader(tree, &bundleTiles{ctx: ctx, cache: a.tiles, own: hashTile, data: tile, save: a.save}).ReadHashes(indexes)
 	}
 	var want []tlog.Hash
 	err := b.tileErr
@@ -421,10 +420,17 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 	var te *tileError
 	switch {
 	case err == nil:
-		for j := b.skip; j < len(hashes); j++ {
+		// The entries an earlier replay folded are checked again: a
+		// follower keeps the bundle as it is now.
+		altered := false
+		for j := range hashes {
 			if hashes[j] != want[j] {
+				altered = true
 				b.problem(KindEntry, first+int64(j), "the entry in %s hashes to %s, but the log's tree has %s: the entry bundle was altered", bpath, hashes[j], want[j])
 			}
+		}
+		if !altered && len(hashes) == b.width && a.save != nil {
+			a.save(tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width}, b.data)
 		}
 	case errors.As(err, &te) && te.tile != hashTile:
 		// A tile above level 0, or on the tree's right edge, is missing:
@@ -443,7 +449,7 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 			b.problem(KindTile, first, "cannot fetch %s: %v; the entries of %s hash to the checkpoint's root without it", tpath, errors.Unwrap(b.tileErr), bpath)
 			break
 		}
-		for j := b.skip; j < b.width; j++ {
+		for j := range b.width {
 			var served tlog.Hash
 			copy(served[:], b.tile[j*tlog.HashSize:])
 			if served != hashes[j] {
@@ -453,7 +459,7 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 	default:
 		b.problem(KindTile, first, "entries %d to %d cannot be checked against the checkpoint's root: %v", first, first+int64(b.width)-1, err)
 	}
-	b.tile = nil
+	b.tile, b.data = nil, nil
 }
 
 // parseAndVerify parses the entries [lo, hi) of b's entries to fold, adds

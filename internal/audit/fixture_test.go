@@ -16,6 +16,7 @@ import (
 
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/audit"
+	"github.com/truce-mechanism/truce/internal/ledger"
 	"github.com/truce-mechanism/truce/internal/server"
 )
 
@@ -49,8 +50,19 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	skey, _, err := ledger.GenerateKey(testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFixtureWithKey(t, skey)
+}
+
+// newFixtureWithKey is newFixture with a given log key: two fixtures with
+// one key are two forks of one log.
+func newFixtureWithKey(t testing.TB, skey string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
-	info, err := server.Init(dir, testOrigin)
+	info, err := server.InitWithKey(dir, skey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,9 @@ import (
 // DefaultInterval is how often Follow polls when FollowConfig.Interval is
 // zero.
 const DefaultInterval = 5 * time.Second
+
+// emptyRoot is the root of the empty tree: SHA-256 of nothing (RFC 6962).
+var emptyRoot = tlog.Hash(sha256.Sum256(nil))
 
 // webhookTimeout bounds one POST of a report to the webhook.
 const webhookTimeout = 10 * time.Second
@@ -382,6 +386,11 @@ func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 		return false, nil
 	}
 	switch {
+	case tree.N == 0 && tree.Hash != emptyRoot:
+		a.problem(KindCheckpoint, -1, "the server's checkpoint of size 0 has root %s, not the empty tree's %s", tree.Hash, emptyRoot)
+		return false, nil
+	case f.accepted == nil:
+		// The first checkpoint: nothing to be consistent with.
 	case tree.N < old.N:
 		a.problem(KindCheckpoint, -1, "the server's checkpoint went back from size %d (root %s), accepted before, to size %d (root %s): the log was rolled back", old.N, old.Hash, tree.N, tree.Hash)
 		return false, nil

@@ -531,6 +531,9 @@ func (f *follower) checkWitnesses(ctx context.Context) {
 			continue
 		case wt.N < acc.N:
 			if err := a.proveConsistent(ctx, acc, wt); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
 				a.problem(KindSplitView, -1, "witness %s cosigned the checkpoint of size %d with root %s, which is not consistent with the checkpoint of size %d (root %s) the server gave this follower: %v", wurl, wt.N, wt.Hash, acc.N, acc.Hash, err)
 				continue
 			}

@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +52,9 @@ type Config struct {
 	// Gatherer serves /metrics; nil serves the default registry.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Web serves every path that is not the API's (/v1/, /log/, /metrics,
+	// /healthz): the web UI. Nil serves 404 there.
+	Web http.Handler
 }
 
 type server struct {
@@ -90,7 +93,6 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API resource: %s %s (see /v1/openapi.json)", r.Method, r.URL.Path))
 	})
-	mux.HandleFunc("GET /{$}", s.index)
 	mux.Handle("GET /log/", http.StripPrefix("/log", cfg.Log.Handler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +106,22 @@ func New(cfg Config) http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	return mux
+	if cfg.Web == nil {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if apiPath(r.URL.Path) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		cfg.Web.ServeHTTP(w, r)
+	})
+}
+
+// apiPath reports whether the API serves path; the web UI serves the rest.
+func apiPath(path string) bool {
+	return path == "/v1" || strings.HasPrefix(path, "/v1/") || path == "/log" || strings.HasPrefix(path, "/log/") ||
+		path == "/metrics" || path == "/healthz"
 }
 
 // Error is the shape of every error response.
@@ -310,33 +327,6 @@ func (s *server) internal(w http.ResponseWriter, err error) {
 	s.Logger.Error("request failed", "err", err)
 	writeError(w, http.StatusInternalServerError, "internal error: "+err.Error())
 }
-
-// index is a plain page that names the mechanism and links to what it
-// serves, for whoever opens the server's address in a browser.
-func (s *server) index(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	indexPage.Execute(w, s.Mechanism.Origin())
-}
-
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
-<html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>truce: {{.}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}code{background:#eee;padding:0 .2em}</style>
-<h1>truce</h1>
-<p>The monitoring and verification mechanism <code>{{.}}</code>. Every statement is signed by its author and logged
-in a public append-only Merkle log; every finding is a pure function of that log.</p>
-<ul>
-<li><a href="/v1/charter">Charter</a> and <a href="/v1/members">members</a></li>
-<li><a href="/v1/incidents">Incidents</a> and <a href="/v1/actions">compliance actions</a>, with their findings</li>
-<li><a href="/v1/compliance">Compliance</a>: confirmed violations and verified actions per party and clause</li>
-<li><a href="/v1/statements">Every statement</a> with its verdict</li>
-<li>The log: <a href="/v1/log">origin and key</a>, <a href="/log/checkpoint">checkpoint</a> (C2SP tlog-tiles under <code>/log/</code>)</li>
-<li>The API: <a href="/v1/openapi.json">OpenAPI 3.1</a></li>
-</ul>
-<p>Audit it yourself: <code>truce audit --server URL --log-key KEY</code>.</p>
-</html>
-`))
 
 // splitBatch tells one envelope from a batch {"envelopes":[...]}, and
 // splits a batch into its envelopes' bytes, reading each once.

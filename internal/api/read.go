@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/evidence"
+	"github.com/truce-mechanism/truce/internal/mechanism"
 	"github.com/truce-mechanism/truce/internal/state"
 	"github.com/truce-mechanism/truce/internal/store"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // CharterVersion is one entry of the charter's history.
@@ -213,7 +216,7 @@ func (s *server) withPublication(ctx context.Context, doc []byte) ([]byte, error
 	}
 	p := Publication{Published: []string{}}
 	if cp, err := s.Log.Checkpoint(ctx); err == nil {
-		if c, _ := s.openCheckpoint(cp); c != nil {
+		if c, _ := openCheckpoint(s.Mechanism, s.logVerifier, cp, s.Logger); c != nil {
 			p.CheckpointSize, p.Witnessed = uint64(c.Size), c.Witnessed
 		}
 	}
@@ -238,21 +241,21 @@ func (s *server) withPublication(ctx context.Context, doc []byte) ([]byte, error
 // openCheckpoint opens the published checkpoint with the witness policy
 // in force at its size, and returns both; the checkpoint is nil if it
 // does not open.
-func (s *server) openCheckpoint(cp []byte) (*truce.Checkpoint, *truce.WitnessPolicy) {
+func openCheckpoint(m *mechanism.Mechanism, logKey note.Verifier, cp []byte, logger *slog.Logger) (*truce.Checkpoint, *truce.WitnessPolicy) {
 	var size uint64
 	if lines := strings.SplitN(string(cp), "\n", 3); len(lines) >= 2 {
 		size, _ = strconv.ParseUint(lines[1], 10, 64)
 	}
-	policy, ok := s.Mechanism.WitnessPolicy(size)
+	policy, ok := m.WitnessPolicy(size)
 	if !ok {
-		policy, _ = s.Mechanism.WitnessPolicy(s.Mechanism.Next())
+		policy, _ = m.WitnessPolicy(m.Next())
 	}
-	if s.logVerifier == nil {
+	if logKey == nil {
 		return nil, policy
 	}
-	c, err := truce.OpenCheckpoint(cp, s.logVerifier, policy)
+	c, err := truce.OpenCheckpoint(cp, logKey, policy)
 	if err != nil {
-		s.Logger.Error("the published checkpoint does not open", "error", err)
+		logger.Error("the published checkpoint does not open", "error", err)
 		return nil, policy
 	}
 	return c, policy
@@ -350,15 +353,34 @@ type WitnessInfo struct {
 }
 
 func (s *server) getLog(w http.ResponseWriter, r *http.Request) {
-	info := LogInfo{Origin: s.Mechanism.Origin(), Key: s.LogKey, Witnesses: []WitnessInfo{}}
-	info.Sequenced, _ = s.Log.Size(r.Context())
-	cp, err := s.Log.Checkpoint(r.Context())
+	writeJSON(w, http.StatusOK, ReadLogInfo(r.Context(), s.Mechanism, s.Log, s.LogKey, s.Logger))
+}
+
+// Checkpoints is what ReadLogInfo reads of the log.
+type Checkpoints interface {
+	// Size is how many entries the log has sequenced.
+	Size(ctx context.Context) (uint64, error)
+	// Checkpoint is the latest published checkpoint.
+	Checkpoint(ctx context.Context) ([]byte, error)
+}
+
+// ReadLogInfo is what GET /v1/log answers, and what the web UI shows of
+// the log's health: the published checkpoint opened with the log's key
+// (logKey, a signed-note verifier key) and the witness policy in force at
+// its size, and which of the policy's witnesses cosigned it and when.
+// Failures to read or open the checkpoint are logged and leave Size zero.
+func ReadLogInfo(ctx context.Context, m *mechanism.Mechanism, log Checkpoints, logKey string, logger *slog.Logger) LogInfo {
+	info := LogInfo{Origin: m.Origin(), Key: logKey, Witnesses: []WitnessInfo{}}
+	info.Sequenced, _ = log.Size(ctx)
+	cp, err := log.Checkpoint(ctx)
 	if err != nil {
 		info.WitnessPolicy = "no checkpoint yet"
-		writeJSON(w, http.StatusOK, info)
-		return
+		return info
 	}
-	opened, policy := s.openCheckpoint(cp)
+	// A key that does not parse verifies nothing: the checkpoint is then
+	// reported as not witnessed, and the log says why.
+	verifier, _ := note.NewVerifier(logKey)
+	opened, policy := openCheckpoint(m, verifier, cp, logger)
 	info.WitnessPolicy = policy.String()
 	cosigned := map[string]time.Time{}
 	if opened != nil {
@@ -374,5 +396,5 @@ func (s *server) getLog(w http.ResponseWriter, r *http.Request) {
 		}
 		info.Witnesses = append(info.Witnesses, item)
 	}
-	writeJSON(w, http.StatusOK, info)
+	return info
 }

@@ -335,6 +335,7 @@ func TestParseStatementFieldError(t *testing.T) {
 		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"at_least": 2, "of": []any{"witness.af.example"}}, want: "body.witness_policy.at_least", phrase: "asks for 2 of 1"},
 		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"all": []any{}}, phrase: "at least one witness"},
 		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"any": []any{3}}, want: "body.witness_policy[0]"},
+		{typ: truce.TypeCharter, path: "body.witness_policy", v: map[string]any{"at_least": 2, "of": []any{"witness.af.example", "witness.af.example"}}, want: "body.witness_policy[1]", phrase: "counts once"},
 
 		// charter.amend
 		{typ: truce.TypeCharterAmend, path: "body.version", v: del, phrase: "current one plus one"},

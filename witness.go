@@ -195,10 +195,19 @@ func policyTree(f *fields, at string, v any, names []string, top bool) *policyNo
 			f.bad(at, "must list at least one witness or group")
 			return nil
 		}
+		seen := map[string]bool{}
 		for i, item := range items {
 			c := policyTree(f, fmt.Sprintf("%s[%d]", at, i), item, names, false)
 			if c == nil {
 				return nil
+			}
+			// A witness named twice in a group would count twice.
+			if c.of == nil {
+				if seen[c.witness] {
+					f.bad(fmt.Sprintf("%s[%d]", at, i), fmt.Sprintf("names witness %q again: each cosignature counts once", c.witness))
+					return nil
+				}
+				seen[c.witness] = true
 			}
 			n.of = append(n.of, c)
 		}

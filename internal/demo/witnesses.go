@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -74,7 +73,8 @@ func charterWitnesses(seed int64) ([]truce.Witness, error) {
 
 // witnesses are the demo's running witnesses.
 type witnesses struct {
-	byName map[string]*witness.Witness
+	byName   map[string]*witness.Witness
+	handlers map[string]http.Handler // by name
 	// client reaches them: the ledger sends checkpoints through it.
 	client *http.Client
 }
@@ -83,7 +83,7 @@ type witnesses struct {
 // log whose verifier key is logKey.
 func openWitnesses(ctx context.Context, dir string, seed int64, logKey string) (_ *witnesses, err error) {
 	origin, _, _ := strings.Cut(logKey, "+")
-	ws := &witnesses{byName: map[string]*witness.Witness{}}
+	ws := &witnesses{byName: map[string]*witness.Witness{}, handlers: map[string]http.Handler{}}
 	defer func() {
 		if err != nil {
 			ws.Close()
@@ -107,6 +107,7 @@ func openWitnesses(ctx context.Context, dir string, seed int64, logKey string) (
 			return nil, fmt.Errorf("cannot open the demo's witness %s: %w", name, err)
 		}
 		ws.byName[name] = w
+		ws.handlers[name] = w.Handler()
 	}
 	ws.client = &http.Client{Transport: ws}
 	return ws, nil
@@ -116,12 +117,15 @@ func openWitnesses(ctx context.Context, dir string, seed int64, logKey string) (
 // witness's handler, in process.
 func (ws *witnesses) RoundTrip(req *http.Request) (*http.Response, error) {
 	name, ok := strings.CutSuffix(req.URL.Hostname(), witnessHost)
-	w := ws.byName[name]
-	if !ok || w == nil {
+	h := ws.handlers[name]
+	if !ok || h == nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, fmt.Errorf("%s is not one of the demo's witnesses", req.URL.Host)
 	}
 	rec := httptest.NewRecorder()
-	w.Handler().ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	resp := rec.Result()
 	resp.Request = req
 	return resp, nil
@@ -130,9 +134,9 @@ func (ws *witnesses) RoundTrip(req *http.Request) (*http.Response, error) {
 // Handler serves each witness at WitnessPath + <name> + "/".
 func (ws *witnesses) Handler() http.Handler {
 	mux := http.NewServeMux()
-	for name, w := range ws.byName {
+	for name, h := range ws.handlers {
 		prefix := WitnessPath + name
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, w.Handler()))
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, h))
 	}
 	return mux
 }
@@ -151,16 +155,11 @@ func (ws *witnesses) Close() error {
 type historyPolicy struct{ charters []*state.Charter }
 
 func (h historyPolicy) Policy(size uint64) (*truce.WitnessPolicy, bool) {
-	var c *state.Charter
-	for _, ch := range h.charters {
-		if ch.Index < size {
-			c = ch
-		}
-	}
-	if c == nil {
-		p, err := truce.NewWitnessPolicy(nil, nil)
-		return p, err == nil
-	}
-	p, err := truce.NewWitnessPolicy(c.Witnesses, json.RawMessage(c.WitnessPolicy))
+	p, err := state.WitnessPolicy(h.charters, size)
 	return p, err == nil
+}
+
+func (h historyPolicy) Policies(from, to uint64) ([]*truce.WitnessPolicy, bool) {
+	ps, err := state.WitnessPolicies(h.charters, from, to)
+	return ps, err == nil
 }

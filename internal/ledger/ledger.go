@@ -131,7 +131,8 @@ type Ledger struct {
 	stop   func(context.Context) error // Tessera's shutdown
 	cancel context.CancelFunc          // ends Tessera's background work
 
-	batch uint // Tessera's largest batch
+	batch uint       // Tessera's largest batch
+	pub   *publisher // nil without Config.Witnesses
 
 	mu       sync.RWMutex // guards closed against inflight.Add
 	closed   bool
@@ -214,6 +215,7 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 		stop:   stop,
 		cancel: cancel,
 		batch:  cfg.BatchMaxSize,
+		pub:    pub,
 	}
 	size, err := l.Size(ctx)
 	if err != nil {

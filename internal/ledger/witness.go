@@ -21,8 +21,11 @@ type Witnesses interface {
 	// Policy returns the witness policy in force for a checkpoint of
 	// size entries: the one the charters among entries [0, size) make.
 	// It reports false while that is not known yet, because the fold has
-	// not reached size.
+	// not reached size, or cannot be known.
 	Policy(size uint64) (*truce.WitnessPolicy, bool)
+	// Policies returns every policy in force for some size in [from,
+	// to], on the same terms.
+	Policies(from, to uint64) ([]*truce.WitnessPolicy, bool)
 }
 
 // DefaultWitnessTimeout is how long one publication waits for witnesses
@@ -48,11 +51,11 @@ type publisher struct {
 	nothing map[string]note.Verifier
 }
 
-func (p *publisher) policy(size uint64) (*truce.WitnessPolicy, bool) {
+func (p *publisher) policies(from, to uint64) ([]*truce.WitnessPolicy, bool) {
 	deadline := time.Now().Add(p.wait)
 	for {
-		if pol, ok := p.w.Policy(size); ok {
-			return pol, true
+		if ps, ok := p.w.Policies(from, to); ok {
+			return ps, true
 		}
 		if time.Now().After(deadline) {
 			return nil, false
@@ -61,38 +64,60 @@ func (p *publisher) policy(size uint64) (*truce.WitnessPolicy, bool) {
 	}
 }
 
-// size is the tree's size now, which no checkpoint being published can
-// exceed.
-func (p *publisher) size() (uint64, bool) {
+// sizes bounds the size of the checkpoint being published: at least the
+// published one's, at most the tree's now.
+func (p *publisher) sizes() (from, to uint64, ok bool) {
 	r := p.reader.Load()
 	if r == nil {
 		// Tessera publishes the first, empty checkpoint of a new log
 		// before NewAppender returns.
-		return 0, p.fresh
+		return 0, 0, p.fresh
 	}
-	s, err := (*r).IntegratedSize(context.Background())
-	return s, err == nil
+	to, err := (*r).IntegratedSize(context.Background())
+	if err != nil {
+		return 0, 0, false
+	}
+	if cp, err := (*r).ReadCheckpoint(context.Background()); err == nil {
+		var c f_log.Checkpoint
+		if _, err := c.Unmarshal(cp); err == nil && c.Size <= to {
+			from = c.Size
+		}
+	}
+	return from, to, true
 }
 
 // Endpoints returns the add-checkpoint address and cosignature verifier
-// of every witness the policy for the current tree size names.
+// of every witness that a policy in force for the checkpoint being
+// published may need. Tessera signs that checkpoint before it asks, and
+// does not say its size; it lies between the published checkpoint's and
+// the tree's now, so every policy in force over that range counts.
+// Tessera publishes without asking anyone when there are no endpoints,
+// so whenever a policy names witnesses but none can be asked, the
+// unreachable notReady stands in for them.
 func (p *publisher) Endpoints() map[string]note.Verifier {
-	size, ok := p.size()
+	from, to, ok := p.sizes()
 	if !ok {
 		return p.nothing
 	}
-	pol, ok := p.policy(size)
+	pols, ok := p.policies(from, to)
 	if !ok {
-		p.log.Warn("not publishing a checkpoint yet: the fold has not reached the log's size, so the witness policy is not known", "size", size)
+		p.log.Warn("not publishing a checkpoint yet: the witness policy for the log's size is not known, as the fold has not reached it", "size", to)
 		return p.nothing
 	}
 	out := map[string]note.Verifier{}
-	for _, w := range pol.Witnesses() {
-		v, _ := pol.Verifier(w.Name)
-		u, err := url.JoinPath(w.URL, "add-checkpoint")
-		if err == nil && v != nil {
-			out[u] = v
+	needed := false
+	for _, pol := range pols {
+		for _, w := range pol.Witnesses() {
+			needed = true
+			v, _ := pol.Verifier(w.Name)
+			u, err := url.JoinPath(w.URL, "add-checkpoint")
+			if err == nil && v != nil {
+				out[u] = v
+			}
 		}
+	}
+	if needed && len(out) == 0 {
+		return p.nothing
 	}
 	return out
 }

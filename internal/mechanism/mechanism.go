@@ -66,9 +66,6 @@ type Mechanism struct {
 	pmu     sync.Mutex
 	pending map[string]bool // ids between Check and Apply
 
-	wmu      sync.Mutex
-	policies map[int]*truce.WitnessPolicy // by charter version
-
 	amu     sync.Mutex
 	ready   map[uint64]*item
 	wake    chan struct{}
@@ -95,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*Mechanism, error) {
 	}
 	m := &Mechanism{
 		cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registerer),
-		pending: map[string]bool{}, ready: map[uint64]*item{}, policies: map[int]*truce.WitnessPolicy{},
+		pending: map[string]bool{}, ready: map[uint64]*item{},
 		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 	}
 	st, err := load(ctx, cfg.Origin, cfg.Store)

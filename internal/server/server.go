@@ -30,6 +30,7 @@ import (
 	"github.com/truce-mechanism/truce/internal/evidence"
 	"github.com/truce-mechanism/truce/internal/ledger"
 	"github.com/truce-mechanism/truce/internal/mechanism"
+	"github.com/truce-mechanism/truce/internal/state"
 	"github.com/truce-mechanism/truce/internal/store/sqlite"
 )
 
@@ -221,15 +222,25 @@ type witnessBinding struct {
 }
 
 func (b *witnessBinding) Policy(size uint64) (*truce.WitnessPolicy, bool) {
-	m := b.m.Load()
-	if m == nil {
-		if size == 0 {
-			p, err := truce.NewWitnessPolicy(nil, nil)
-			return p, err == nil
-		}
+	if m := b.m.Load(); m != nil {
+		return m.WitnessPolicy(size)
+	}
+	if size > 0 {
 		return nil, false
 	}
-	return m.WitnessPolicy(size)
+	p, err := state.WitnessPolicy(nil, 0)
+	return p, err == nil
+}
+
+func (b *witnessBinding) Policies(from, to uint64) ([]*truce.WitnessPolicy, bool) {
+	if m := b.m.Load(); m != nil {
+		return m.WitnessPolicies(from, to)
+	}
+	if to > 0 {
+		return nil, false
+	}
+	ps, err := state.WitnessPolicies(nil, 0, 0)
+	return ps, err == nil
 }
 
 func trimNewline(b []byte) []byte {

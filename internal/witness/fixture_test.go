@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -139,17 +140,27 @@ type testWitness struct {
 	vkey string // cosignature verifier key
 	logs map[string]string
 	srv  *httptest.Server
+
+	maxEvidence int          // Config.MaxEvidence
+	logger      *slog.Logger // Config.Logger
 }
 
 // newTestWitness opens a witness following logs in a new folder and
 // serves it.
 func newTestWitness(t testing.TB, logs ...*testLog) *testWitness {
 	t.Helper()
+	return newTestWitnessWith(t, &testWitness{}, logs...)
+}
+
+// newTestWitnessWith is newTestWitness with the Config fields that tw
+// sets.
+func newTestWitnessWith(t testing.TB, tw *testWitness, logs ...*testLog) *testWitness {
+	t.Helper()
 	skey, err := GenerateKey("witness.test/w1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tw := &testWitness{dir: t.TempDir(), skey: skey, logs: map[string]string{}}
+	tw.dir, tw.skey, tw.logs = t.TempDir(), skey, map[string]string{}
 	for _, l := range logs {
 		tw.logs[l.origin] = l.vkey
 	}
@@ -168,7 +179,8 @@ func (tw *testWitness) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := Open(context.Background(), Config{Dir: tw.dir, Signer: signer, VerifierKey: tw.vkey, Logs: tw.logs})
+	w, err := Open(context.Background(), Config{Dir: tw.dir, Signer: signer, VerifierKey: tw.vkey, Logs: tw.logs,
+		MaxEvidence: tw.maxEvidence, Logger: tw.logger})
 	if err != nil {
 		t.Fatal(err)
 	}

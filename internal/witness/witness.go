@@ -11,8 +11,9 @@
 // Witness.Handler serves it with GET /checkpoint, GET / and GET /healthz.
 // Its state, per log, is the latest checkpoint it cosigned, kept durably
 // in a data folder before it answers (see state.go). A validly signed
-// checkpoint that it refuses as inconsistent with that state is kept as
-// evidence in the folder's conflicts/.
+// checkpoint that it refuses as a fork of that state, or with a proof
+// that does not verify, is kept as evidence in the folder's conflicts/,
+// once per checkpoint and up to Config.MaxEvidence files per log.
 //
 // The data folder:
 //
@@ -99,6 +100,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock that dates evidence files; time.Now when nil.
 	Now func() time.Time
+	// MaxEvidence is how many evidence files the witness keeps per log,
+	// those already in the folder included; past it, refusals are logged
+	// and not kept. DefaultMaxEvidence when zero.
+	MaxEvidence int
 }
 
 // Witness is an open witness. Its methods are safe for concurrent use.
@@ -110,6 +115,8 @@ type Witness struct {
 	now    func() time.Time
 	lock   *os.File
 	logs   map[string]*logState // fixed at Open
+
+	maxEvidence int
 }
 
 // logState is one log's verifier and latest cosigned checkpoint. Its
@@ -121,9 +128,11 @@ type logState struct {
 	verifier note.Verifier
 
 	mu       sync.Mutex
-	cosigned []byte     // the latest cosigned checkpoint as served; nil if none
-	cp       checkpoint // cosigned, parsed
-	seen     map[[sha256.Size]byte]bool
+	cosigned []byte                     // the latest cosigned checkpoint as served; nil if none
+	cp       checkpoint                 // cosigned, parsed
+	seen     map[[sha256.Size]byte]bool // offered checkpoints kept as evidence, by text
+	evidence int                        // evidence files of this log, at most maxEvidence
+	dropping bool                       // whether evidence was dropped for the cap
 }
 
 // Open opens the witness in cfg.Dir, creating the folder if absent, and
@@ -144,6 +153,9 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxEvidence == 0 {
+		cfg.MaxEvidence = DefaultMaxEvidence
+	}
 	w := &Witness{
 		dir:    cfg.Dir,
 		signer: cfg.Signer,
@@ -151,6 +163,8 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 		log:    cfg.Logger,
 		now:    cfg.Now,
 		logs:   make(map[string]*logState, len(cfg.Logs)),
+
+		maxEvidence: cfg.MaxEvidence,
 	}
 	for origin, vkey := range cfg.Logs {
 		if err := checkOrigin(origin); err != nil {
@@ -175,7 +189,17 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 		w.Close()
 		return nil, fmt.Errorf("cannot clean witness state: %w", err)
 	}
+	origins := make([]string, 0, len(w.logs))
+	for origin := range w.logs {
+		origins = append(origins, origin)
+	}
+	counts, err := countEvidence(cfg.Dir, origins)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("cannot read witness evidence: %w", err)
+	}
 	for _, l := range w.logs {
+		l.evidence = counts[l.origin]
 		l.cosigned, l.cp, err = readState(cfg.Dir, l.origin)
 		if err != nil {
 			w.Close()
@@ -257,40 +281,49 @@ func (w *Witness) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error
 		return nil, fmt.Errorf("%w: old size %d is over the checkpoint's size %d", ErrMalformed, req.Old, cp.size)
 	}
 
+	cosig, ev, err := w.add(ctx, l, req, n, cp, body)
+	if ev != nil {
+		w.keepEvidence(l, ev)
+	}
+	return cosig, err
+}
+
+// add is AddCheckpoint's compare-and-persist step, under l.mu. It returns
+// the evidence to keep, if any, for the caller to write once l.mu is
+// released.
+func (w *Witness) add(ctx context.Context, l *logState, req *Request, n *note.Note, cp checkpoint, body []byte) (cosig []byte, ev *evidence, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	held := l.cosigned != nil
 	// A validly signed checkpoint that contradicts the held one is kept
-	// whatever old size the client believed in.
-	switch {
-	case held && cp.size < l.cp.size:
-		w.keepEvidence(l, KindRollback, body, cp)
-	case held && cp.size == l.cp.size && cp.root != l.cp.root:
-		w.keepEvidence(l, KindFork, body, cp)
+	// whatever old size the client believed in. A smaller one is not:
+	// it proves nothing (see the kinds of evidence in evidence.go).
+	if held && cp.size == l.cp.size && cp.root != l.cp.root {
+		ev = l.noteEvidence(KindFork, n.Text, body, cp, w.maxEvidence)
 	}
 	if req.Old != l.cp.size {
-		return nil, &ConflictError{Size: l.cp.size}
+		return nil, ev, &ConflictError{Size: l.cp.size}
 	}
 	switch {
 	case cp.size == req.Old:
 		if len(req.Proof) != 0 {
-			return nil, fmt.Errorf("%w: a proof between trees of one size is empty", ErrInconsistent)
+			return nil, ev, fmt.Errorf("%w: a proof between trees of one size is empty", ErrInconsistent)
 		}
 		if held && cp.root != l.cp.root {
-			return nil, ErrRootMismatch
+			return nil, ev, ErrRootMismatch
 		}
 		if cp.size == 0 && cp.root != tlog.Hash(sha256.Sum256(nil)) {
-			return nil, fmt.Errorf("%w: an empty tree's root is SHA-256 of nothing", ErrInconsistent)
+			return nil, nil, fmt.Errorf("%w: an empty tree's root is SHA-256 of nothing", ErrInconsistent)
 		}
 	case req.Old == 0:
 		// Every tree is consistent with the empty tree.
 		if len(req.Proof) != 0 {
-			return nil, fmt.Errorf("%w: a proof from size 0 is empty", ErrInconsistent)
+			return nil, nil, fmt.Errorf("%w: a proof from size 0 is empty", ErrInconsistent)
 		}
 	default:
 		if err := tlog.CheckTree(req.Proof, int64(cp.size), cp.root, int64(req.Old), l.cp.root); err != nil {
-			w.keepEvidence(l, KindInconsistent, body, cp)
-			return nil, fmt.Errorf("%w from size %d to %d", ErrInconsistent, req.Old, cp.size)
+			ev = l.noteEvidence(KindInconsistent, n.Text, body, cp, w.maxEvidence)
+			return nil, ev, fmt.Errorf("%w from size %d to %d", ErrInconsistent, req.Old, cp.size)
 		}
 	}
 
@@ -298,22 +331,22 @@ func (w *Witness) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error
 	// checkpoint's text; the answer is only its signature line.
 	signed, err := note.Sign(&note.Note{Text: n.Text}, w.signer)
 	if err != nil {
-		return nil, fmt.Errorf("cannot cosign checkpoint: %w", err)
+		return nil, nil, fmt.Errorf("cannot cosign checkpoint: %w", err)
 	}
-	cosig := signed[bytes.LastIndex(signed, []byte("\n\n"))+2:]
+	cosig = signed[bytes.LastIndex(signed, []byte("\n\n"))+2:]
 	logSigned, err := note.Sign(&note.Note{Text: n.Text, Sigs: n.Sigs})
 	if err != nil {
-		return nil, fmt.Errorf("cannot cosign checkpoint: %w", err)
+		return nil, nil, fmt.Errorf("cannot cosign checkpoint: %w", err)
 	}
 	cosigned := append(logSigned, cosig...)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := writeState(w.dir, origin, cosigned); err != nil {
-		return nil, err
+	if err := writeState(w.dir, l.origin, cosigned); err != nil {
+		return nil, nil, err
 	}
 	l.cosigned, l.cp = cosigned, cp
-	return cosig, nil
+	return cosig, nil, nil
 }
 
 // Checkpoint returns the latest checkpoint the witness cosigned for the

@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -187,32 +189,22 @@ func wantEvidence(t *testing.T, tw *testWitness, kind string, held, offered []by
 	return text
 }
 
+// TestRollback replays a log's old checkpoints, as anyone can: every one
+// is public and validly signed. Each is refused with the held size, and
+// none is kept as evidence, whatever old size or proof lines come with it:
+// an old genuine checkpoint proves nothing, and keeping one file per
+// request would let anyone fill the witness's folder.
 func TestRollback(t *testing.T) {
 	l := newTestLog(t, "log.test/a")
 	tw := newTestWitness(t, l)
 	wantStatus(t, tw.post(t, l.request(0, 12)), http.StatusOK)
-	held, err := tw.Checkpoint(l.origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, old := range []int64{0, 5} {
-		body := l.request(old, 5)
-		wantSize(t, tw.post(t, body), 12)
+	for old := range int64(6) {
+		wantSize(t, tw.post(t, l.request(old, 5)), 12)
+		wantSize(t, tw.post(t, requestBody(uint64(old), l.proof(4, 11), l.checkpoint(11))), 12)
 	}
 	wantHeld(t, tw, l, 12)
-	// The same refusal twice is one file; the second request differs in
-	// its old size, so it is a file of its own.
-	if got := len(tw.conflicts(t)); got != 2 {
-		t.Fatalf("got %d evidence files, want 2", got)
-	}
-	for _, name := range tw.conflicts(t) {
-		if text := readFile(t, name); !strings.Contains(text, string(held)) || !strings.HasPrefix(text, "truce witness evidence: rollback\n") {
-			t.Errorf("evidence %s is not a rollback with the held checkpoint:\n%s", name, text)
-		}
-	}
-	wantSize(t, tw.post(t, l.request(5, 5)), 12)
-	if got := len(tw.conflicts(t)); got != 2 {
-		t.Errorf("got %d evidence files after a repeated refusal, want still 2", got)
+	if got := tw.conflicts(t); len(got) != 0 {
+		t.Errorf("got evidence %q of old checkpoints, want none", got)
 	}
 }
 
@@ -240,6 +232,115 @@ func TestForkAtSameSize(t *testing.T) {
 	}
 	// The honest log carries on.
 	wantStatus(t, tw.post(t, l.request(5, 9)), http.StatusOK)
+}
+
+// TestEvidenceOncePerCheckpoint offers one forked checkpoint again and
+// again in requests that differ: in old size, in proof lines, and in
+// signatures by keys the witness does not know. Evidence is told apart by
+// the offered checkpoint's text, so it is one file, holding the first
+// request.
+func TestEvidenceOncePerCheckpoint(t *testing.T) {
+	l := newTestLog(t, "log.test/a")
+	tw := newTestWitness(t, l)
+	wantStatus(t, tw.post(t, l.request(0, 5)), http.StatusOK)
+	held, _ := tw.Checkpoint(l.origin)
+
+	f := l.fork()
+	first := f.request(5, 5)
+	wantStatus(t, tw.post(t, first), http.StatusConflict)
+	fcp := f.checkpoint(5)
+	for old := range uint64(5) {
+		wantSize(t, tw.post(t, requestBody(old, f.proof(int64(old), 5), fcp)), 5)
+	}
+	for i := range 5 {
+		other := newTestLog(t, fmt.Sprintf("other.test/%d", i))
+		n, err := note.Open(fcp, note.VerifierList(mustVerifier(t, f.vkey)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resigned, err := note.Sign(n, other.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, tw.post(t, requestBody(5, nil, resigned)), http.StatusConflict)
+	}
+	// An inconsistent proof to a larger forked checkpoint is a checkpoint
+	// of its own, offered twice with different wrong proofs.
+	fcp12 := f.checkpoint(12)
+	wantStatus(t, tw.post(t, requestBody(5, f.proof(5, 12), fcp12)), http.StatusUnprocessableEntity)
+	wantStatus(t, tw.post(t, requestBody(5, f.proof(4, 12), fcp12)), http.StatusUnprocessableEntity)
+
+	names := tw.conflicts(t)
+	if len(names) != 2 {
+		t.Fatalf("got evidence files %q, want one for each of the 2 checkpoints offered", names)
+	}
+	kinds := map[string]int{}
+	for _, name := range names {
+		text := readFile(t, name)
+		kind, _, _ := strings.Cut(strings.TrimPrefix(text, "truce witness evidence: "), "\n")
+		kinds[kind]++
+		if !strings.Contains(text, string(held)) {
+			t.Errorf("evidence %s lacks the held checkpoint:\n%s", name, text)
+		}
+		if kind == KindFork && !strings.Contains(text, string(first)) {
+			t.Errorf("fork evidence %s lacks the first request:\n%s", name, text)
+		}
+	}
+	if kinds[KindFork] != 1 || kinds[KindInconsistent] != 1 {
+		t.Errorf("got evidence of kinds %v, want one fork and one inconsistent", kinds)
+	}
+}
+
+// TestEvidenceCap offers more forks than the witness keeps evidence of:
+// past MaxEvidence files for the log, refusals are logged, once at warning
+// level, and not kept, also after a restart; the log's own checkpoints are
+// cosigned all along.
+func TestEvidenceCap(t *testing.T) {
+	l := newTestLog(t, "log.test/a")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	tw := newTestWitnessWith(t, &testWitness{
+		maxEvidence: 2,
+		logger:      slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)),
+	}, l)
+	wantStatus(t, tw.post(t, l.request(0, 5)), http.StatusOK)
+	fork := func(i int) []byte {
+		return newTestLogWithKey(t, l.skey, l.vkey, fmt.Sprintf("fork %d", i)).request(5, 5)
+	}
+	for i := range 4 {
+		wantStatus(t, tw.post(t, fork(i)), http.StatusConflict)
+	}
+	if got := len(tw.conflicts(t)); got != 2 {
+		t.Fatalf("got %d evidence files, want MaxEvidence, 2", got)
+	}
+	mu.Lock()
+	warned := strings.Count(logs.String(), "level=WARN msg=\"refused an inconsistent checkpoint but keeps no more evidence")
+	mu.Unlock()
+	if warned != 1 {
+		t.Errorf("got %d warnings that evidence is dropped, want 1:\n%s", warned, logs.String())
+	}
+	wantStatus(t, tw.post(t, l.request(5, 9)), http.StatusOK)
+
+	tw.close()
+	tw.open(t)
+	wantStatus(t, tw.post(t, newTestLogWithKey(t, l.skey, l.vkey, "fork after").request(9, 9)), http.StatusConflict)
+	if got := len(tw.conflicts(t)); got != 2 {
+		t.Errorf("got %d evidence files after a restart, want still 2", got)
+	}
+	wantStatus(t, tw.post(t, l.request(9, 12)), http.StatusOK)
+}
+
+// lockedWriter is an io.Writer that the witness's handlers may share with
+// the test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
 
 func TestInconsistentProof(t *testing.T) {

@@ -195,7 +195,9 @@ func canonicalBase64(s string) ([]byte, bool) {
 //     checkpoint's tree (ErrNotIncluded);
 //   - the entry is a truce log entry;
 //   - when members are given, the statement is signed by a key of its
-//     author's.
+//     author's; when it is not, AuthorProblem says why, since members from
+//     a charter other than the one in force when the entry was logged may
+//     lack the author or its key.
 func (r *Receipt) Verify(logKey note.Verifier, policy *WitnessPolicy, members []Member) (*VerifiedReceipt, error) {
 	cp, err := OpenCheckpoint(r.Checkpoint, logKey, policy)
 	if err != nil {
@@ -229,8 +231,9 @@ func (r *Receipt) Verify(logKey note.Verifier, policy *WitnessPolicy, members []
 }
 
 // checkAuthor looks for a signature by a key of the statement's author
-// that verifies. A signature by one of the members' keys that does not
-// verify is an error, as is an author who is a member but did not sign.
+// that verifies. A signature by one of the members' keys that is
+// malformed is an error; an author who is not a member, or is one but
+// signed with no key listed for it, is an AuthorProblem.
 func (v *VerifiedReceipt) checkAuthor(members []Member) error {
 	st := v.Entry.Statement
 	if st == nil {
@@ -261,7 +264,11 @@ func (v *VerifiedReceipt) checkAuthor(members []Member) error {
 		}
 	}
 	if v.AuthorKey == "" {
-		return fmt.Errorf("%w: the statement is not signed by any key of its author %s", ErrSignature, st.Author)
+		// Keys are rotated: a charter later than the one in force when the
+		// statement was logged may no longer list the key it was signed
+		// with. The log accepted it then, so it is no forgery, only not
+		// checkable with these members.
+		v.AuthorProblem = fmt.Sprintf("%s is a member, but no key the charter given lists for it signed the statement (were its keys rotated since?)", st.Author)
 	}
 	return nil
 }

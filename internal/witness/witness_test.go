@@ -141,9 +141,7 @@ func TestGrowth(t *testing.T) {
 	// The same checkpoint again, as a log republishing, is cosigned again.
 	cp := l.checkpoint(old)
 	wantCosigned(t, tw, l, tw.post(t, requestBody(uint64(old), nil, cp)), cp)
-	if got := tw.conflicts(t); len(got) != 0 {
-		t.Errorf("got evidence %q from an honest log", got)
-	}
+	wantNoEvidence(t, tw, "from an honest log")
 }
 
 // TestConflictRecovery is the flow of a client that does not know the
@@ -160,8 +158,15 @@ func TestConflictRecovery(t *testing.T) {
 	cp := l.checkpoint(12)
 	wantCosigned(t, tw, l, tw.post(t, requestBody(5, l.proof(5, 12), cp)), cp)
 	wantHeld(t, tw, l, 12)
+	wantNoEvidence(t, tw, "from an honest log")
+}
+
+// wantNoEvidence checks that the witness kept no evidence, of what why
+// says.
+func wantNoEvidence(t *testing.T, tw *testWitness, why string) {
+	t.Helper()
 	if got := tw.conflicts(t); len(got) != 0 {
-		t.Errorf("got evidence %q from an honest log", got)
+		t.Errorf("got evidence %q %s", got, why)
 	}
 }
 
@@ -203,9 +208,7 @@ func TestRollback(t *testing.T) {
 		wantSize(t, tw.post(t, requestBody(uint64(old), l.proof(4, 11), l.checkpoint(11))), 12)
 	}
 	wantHeld(t, tw, l, 12)
-	if got := tw.conflicts(t); len(got) != 0 {
-		t.Errorf("got evidence %q of old checkpoints, want none", got)
-	}
+	wantNoEvidence(t, tw, "of old checkpoints, want none")
 }
 
 func TestForkAtSameSize(t *testing.T) {
@@ -391,9 +394,7 @@ func TestBadSignature(t *testing.T) {
 	if _, err := tw.Checkpoint(l.origin); !errors.Is(err, ErrNotCosigned) {
 		t.Errorf("got %v, want nothing cosigned", err)
 	}
-	if got := tw.conflicts(t); len(got) != 0 {
-		t.Errorf("got evidence %q for checkpoints the log did not sign", got)
-	}
+	wantNoEvidence(t, tw, "for checkpoints the log did not sign")
 }
 
 func TestUnknownSignaturesIgnored(t *testing.T) {

@@ -28,10 +28,12 @@ import (
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/api"
 	"github.com/truce-mechanism/truce/internal/evidence"
+	"github.com/truce-mechanism/truce/internal/i18n"
 	"github.com/truce-mechanism/truce/internal/ledger"
 	"github.com/truce-mechanism/truce/internal/mechanism"
 	"github.com/truce-mechanism/truce/internal/state"
 	"github.com/truce-mechanism/truce/internal/store/sqlite"
+	"github.com/truce-mechanism/truce/internal/web"
 )
 
 // Info is the public description of a mechanism, kept in mechanism.json.
@@ -208,9 +210,17 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	witnesses.m.Store(s.Mechanism)
+	catalog, err := i18n.Load()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the web UI's messages: %w", err)
+	}
+	ui := web.New(web.Config{
+		Mechanism: s.Mechanism, Store: s.Store, Log: s.Ledger, LogKey: info.LogKey,
+		Catalog: catalog, Logger: cfg.Logger,
+	})
 	s.handler = api.New(api.Config{
 		Mechanism: s.Mechanism, Store: s.Store, Log: s.Ledger, Evidence: s.Evidence,
-		LogKey: info.LogKey, Gatherer: s.Registry, Logger: cfg.Logger,
+		LogKey: info.LogKey, Gatherer: s.Registry, Logger: cfg.Logger, Web: ui,
 	})
 	return s, nil
 }

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/truce-mechanism/truce"
@@ -173,7 +174,7 @@ func (u *UI) overviewData(ctx context.Context, l *i18n.Locale) (*overviewData, e
 			series[i] = chart.Series{Label: l.T("status." + s), Class: "status-" + s}
 		}
 		for w := first; !w.After(last); w = w.AddDate(0, 0, 7) {
-			labels = append(labels, l.Date(w))
+			labels = append(labels, dayMonth(l, w))
 			for i, s := range statuses {
 				series[i].Values = append(series[i].Values, weeks[w][s])
 			}
@@ -190,6 +191,13 @@ func (u *UI) overviewData(ctx context.Context, l *i18n.Locale) (*overviewData, e
 	}
 	d.Log = u.logHealth(ctx)
 	return d, nil
+}
+
+// dayMonth is a short date for the chart's axis, the day and month in
+// the locale's order (its date.gregorian message without the year).
+func dayMonth(l *i18n.Locale, t time.Time) string {
+	s := l.T("date.gregorian", "day", l.N(t.Day()), "month", l.T(fmt.Sprintf("month.gregorian.%d", int(t.Month()))), "year", "")
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(s), ",."))
 }
 
 // weekOf is the Monday, 00:00 UTC, that begins t's week.
@@ -384,6 +392,9 @@ func (u *UI) mapData(ctx context.Context, q url.Values, l *i18n.Locale, c *state
 	if c != nil {
 		for _, p := range c.Parties {
 			labels[p.ID] = p.Name
+			if key := "party." + strings.ToLower(p.ID); l.T(key) != key {
+				labels[p.ID] = l.T(key)
+			}
 		}
 	}
 	var b bytes.Buffer

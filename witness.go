@@ -247,10 +247,18 @@ func cosignatureVerifier(key string) (note.Verifier, error) {
 }
 
 // Witnesses returns the witnesses the policy draws on.
-func (p *WitnessPolicy) Witnesses() []Witness { return p.witnesses }
+func (p *WitnessPolicy) Witnesses() []Witness {
+	if p == nil {
+		return nil
+	}
+	return p.witnesses
+}
 
 // Verifier returns the cosignature verifier of the named witness.
 func (p *WitnessPolicy) Verifier(name string) (note.Verifier, bool) {
+	if p == nil {
+		return nil, false
+	}
 	v, ok := p.verifiers[name]
 	return v, ok
 }

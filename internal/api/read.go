@@ -246,12 +246,12 @@ func openCheckpoint(m *mechanism.Mechanism, logKey note.Verifier, cp []byte, log
 	if lines := strings.SplitN(string(cp), "\n", 3); len(lines) >= 2 {
 		size, _ = strconv.ParseUint(lines[1], 10, 64)
 	}
+	// The policy is the one in force at the checkpoint's size. While the
+	// fold has not reached it (for a moment after a restart), nothing is
+	// claimed about the witnesses: the policy is nil.
 	policy, ok := m.WitnessPolicy(size)
-	if !ok {
-		policy, _ = m.WitnessPolicy(m.Next())
-	}
-	if logKey == nil {
-		return nil, policy
+	if !ok || logKey == nil {
+		return nil, nil
 	}
 	c, err := truce.OpenCheckpoint(cp, logKey, policy)
 	if err != nil {
@@ -371,7 +371,10 @@ type Checkpoints interface {
 // Failures to read or open the checkpoint are logged and leave Size zero.
 func ReadLogInfo(ctx context.Context, m *mechanism.Mechanism, log Checkpoints, logKey string, logger *slog.Logger) LogInfo {
 	info := LogInfo{Origin: m.Origin(), Key: logKey, Witnesses: []WitnessInfo{}}
-	info.Sequenced, _ = log.Size(ctx)
+	var err error
+	if info.Sequenced, err = log.Size(ctx); err != nil {
+		logger.Error("cannot read the log's size", "error", err)
+	}
 	cp, err := log.Checkpoint(ctx)
 	if err != nil {
 		info.WitnessPolicy = "no checkpoint yet"
@@ -381,6 +384,13 @@ func ReadLogInfo(ctx context.Context, m *mechanism.Mechanism, log Checkpoints, l
 	// reported as not witnessed, and the log says why.
 	verifier, _ := note.NewVerifier(logKey)
 	opened, policy := openCheckpoint(m, verifier, cp, logger)
+	if policy == nil {
+		info.WitnessPolicy = "not known yet: the server has not folded the checkpoint's entries"
+		if lines := strings.SplitN(string(cp), "\n", 3); len(lines) >= 2 {
+			info.Size, _ = strconv.ParseUint(lines[1], 10, 64)
+		}
+		return info
+	}
 	info.WitnessPolicy = policy.String()
 	cosigned := map[string]time.Time{}
 	if opened != nil {

@@ -128,7 +128,7 @@ func printReceipt(w io.Writer, name string, v *truce.VerifiedReceipt, c *charter
 	case c == nil:
 		fmt.Fprintf(w, "  witnesses    NOT CHECKED: give --charter to check the witnesses' cosignatures\n")
 	case !v.WitnessesChecked:
-		fmt.Fprintf(w, "  witnesses    NOT CHECKED: give charter version %d with --charter as well to check them\n", c.inForce)
+		fmt.Fprintf(w, "  witnesses    NOT CHECKED: give charter version %d with --charter as well to check them (the server serves it at /v1/charter/%d)\n", c.inForce, c.inForce)
 	case len(policy.Witnesses()) == 0:
 		fmt.Fprintf(w, "  witnesses    none: the charter names no witnesses\n")
 	default:

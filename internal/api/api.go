@@ -80,6 +80,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /v1/statements/{index}", s.getStatement)
 	mux.HandleFunc("GET /v1/statements/{index}/receipt", s.getReceipt)
 	mux.HandleFunc("GET /v1/charter", s.getCharter)
+	mux.HandleFunc("GET /v1/charter/{version}", s.getCharterVersion)
 	mux.HandleFunc("GET /v1/members", s.getMembers)
 	mux.HandleFunc("GET /v1/incidents", s.listSubjects(store.KindIncident))
 	mux.HandleFunc("GET /v1/actions", s.listSubjects(store.KindAction))

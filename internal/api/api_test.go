@@ -655,6 +655,12 @@ func TestStatements(t *testing.T) {
 	if m["version"] != float64(2) || len(m["history"].([]any)) != 2 || m["rules"].(map[string]any)["verification"].(map[string]any)["agreement"] != "majority" {
 		t.Errorf("charter after the amendment: %v", m)
 	}
+	// The version before it, whole, as it was in force.
+	if m := f.get("/v1/charter/1"); m["version"] != float64(1) || len(m["history"].([]any)) != 2 || m["rules"].(map[string]any)["verification"].(map[string]any)["agreement"] != "unanimous" {
+		t.Errorf("charter version 1 after the amendment: %v", m)
+	}
+	f.getError("/v1/charter/3", 404, "the versions are 1 to 2")
+	f.getError("/v1/charter/one", 404, "the versions are 1 to 2")
 	last := f.get(fmt.Sprintf("/v1/statements/%d", size))
 	payload, _ := base64.StdEncoding.DecodeString(last["entry"].(map[string]any)["envelope"].(map[string]any)["payload"].(string))
 	var st any

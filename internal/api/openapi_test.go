@@ -420,7 +420,7 @@ func TestOpenAPILive(t *testing.T) {
 		t.Fatalf("the world has %d entries; this test wants a partial first tile", size)
 	}
 	values := map[string]string{
-		"index": "1", "sha256": sha(evidenceFile), "L": "0", "N": "000", "W": strconv.FormatUint(size, 10),
+		"index": "1", "version": "1", "sha256": sha(evidenceFile), "L": "0", "N": "000", "W": strconv.FormatUint(size, 10),
 	}
 	paths := f.doc["paths"].(map[string]any)
 	for _, p := range sortedKeys(paths) {

@@ -57,6 +57,26 @@ func (s *server) getCharter(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	writeCharter(w, cs, cs[len(cs)-1])
+}
+
+// getCharterVersion serves one charter version whole, in the shape of
+// GET /v1/charter: what an auditor or a receipt's verifier needs to check
+// what was in force before an amendment.
+func (s *server) getCharterVersion(w http.ResponseWriter, r *http.Request) {
+	cs, ok := s.charters(w, r)
+	if !ok {
+		return
+	}
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 || v > len(cs) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no charter version %q: the versions are 1 to %d", r.PathValue("version"), len(cs)))
+		return
+	}
+	writeCharter(w, cs, cs[v-1])
+}
+
+func writeCharter(w http.ResponseWriter, cs []*state.Charter, c *state.Charter) {
 	history := make([]CharterVersion, len(cs))
 	for i, c := range cs {
 		history[i] = CharterVersion{Version: c.Version, Index: c.Index, StatementID: c.StatementID, Received: c.Received, Signers: c.Signers}
@@ -64,7 +84,7 @@ func (s *server) getCharter(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		*state.Charter
 		History []CharterVersion `json:"history"`
-	}{cs[len(cs)-1], history})
+	}{c, history})
 }
 
 // MemberView is a member with the keyids of its keys.

@@ -30,7 +30,9 @@ type page struct {
 	Charter *state.Charter
 	// Simulated is set for a demo: its charter's title says SIMULATED.
 	Simulated bool
-	Data      any
+	// Account is the signed-in member, nil when no one is signed in.
+	Account *account
+	Data    any
 
 	query url.Values
 }
@@ -43,6 +45,7 @@ func (u *UI) page(r *http.Request, data any) *page {
 	if c, err := u.latestCharter(r.Context()); err == nil {
 		p.Charter = c
 		p.Simulated = strings.HasPrefix(strings.ToUpper(c.Title), "SIMULATED")
+		p.Account = u.account(r, c)
 	}
 	return p
 }

@@ -7,6 +7,11 @@
 // stylesheet from static/ and no script, under a strict
 // Content-Security-Policy; forms are GET forms that work without
 // JavaScript. Maps and charts are SVG drawn on the server (geomap, chart).
+//
+// Member pages (member.go, signin.go) add sign-in with the member's own
+// key and the forms that make statements; only they load a script
+// (static/member.js, which imports static/sign.js), and every statement
+// is signed in the member's browser.
 package web
 
 import (
@@ -67,6 +72,8 @@ type UI struct {
 	// it can be cached for good.
 	css     string
 	cssBody []byte
+	// sessions signs session cookies and keeps sign-in challenges.
+	sessions *sessions
 }
 
 // New returns the web UI. It panics if its own templates do not parse,
@@ -78,7 +85,7 @@ func New(cfg Config) *UI {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	u := &UI{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}, sessions: newSessions()}
 	u.cssBody, _ = fs.ReadFile(staticFS, "static/truce.css")
 	sum := sha256.Sum256(u.cssBody)
 	u.css = "/static/truce." + hex.EncodeToString(sum[:6]) + ".css"
@@ -99,6 +106,7 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("GET /compliance", u.compliance)
 	u.mux.HandleFunc("GET /charter", u.charter)
 	u.mux.HandleFunc("GET "+u.css, u.stylesheet)
+	u.memberRoutes()
 	u.mux.HandleFunc("/", u.notFound)
 }
 
@@ -130,17 +138,18 @@ func (u *UI) stylesheet(w http.ResponseWriter, r *http.Request) {
 }
 
 // parse reads the layout and every page template. Each page is the
-// layout (layout.html, defining "layout" and its blocks) cloned with one
-// page file that defines "title" and "main".
+// layout (layout.html, defining "layout" and its blocks, with the member
+// forms' shared parts in member_parts.html) cloned with one page file
+// that defines "title" and "main".
 func (u *UI) parse() {
-	u.base = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	u.base = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/member_parts.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
 	for _, name := range names {
 		name = name[len("templates/"):]
-		if name == "layout.html" {
+		if name == "layout.html" || name == "member_parts.html" {
 			continue
 		}
 		t := template.Must(template.Must(u.base.Clone()).ParseFS(templateFS, "templates/"+name))

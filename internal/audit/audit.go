@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -268,12 +269,20 @@ type auditor struct {
 	// save, when set, is given every tile and bundle once it is verified
 	// against the tree being replayed: a follower's mirror keeps them.
 	save func(tlog.Tile, []byte)
+	// direct, when set, is the server alone, behind a mirror that src
+	// reads first: what the mirror gave that does not verify is fetched
+	// again from direct before anything is reported, and what then
+	// verifies is given to overwrite, to replace the mirror's copy.
+	direct    tileSource
+	overwrite func(tlog.Tile, []byte)
 
 	// tree is the checkpoint audited up to so far.
 	tree tlog.Tree
-	// st is the replay; verdicts its verdict on each entry.
+	// st is the replay; verdicts its verdict on each entry from vbase on
+	// (a follower lets go of those it has compared).
 	st       *state.State
 	verdicts []verdict
+	vbase    uint64
 	// stopped, when set, is the log index at which the replay stopped for
 	// want of an entry; nothing from there on is compared.
 	stopped *uint64
@@ -289,13 +298,33 @@ type auditor struct {
 	// reported dedupes problems that many bundles would report alike.
 	reported map[string]bool
 
-	// server is what the API said of each entry, index by index, and
-	// vcursor the cursor of the last page of it read.
+	// server is what the API said of each entry, index by index from
+	// sbase on, and vcursor the cursor of the last page of it read.
 	server  []apiVerdict
+	sbase   uint64
 	vcursor string
 	// vbroken is set once the API's statement list was found out of
 	// order: the index expected, and the one given.
 	vbroken *[2]uint64
+}
+
+// replayed is how many entries the replay has folded.
+func (a *auditor) replayed() uint64 { return a.vbase + uint64(len(a.verdicts)) }
+
+// served is how many entries the API has given verdicts on, as read.
+func (a *auditor) served() uint64 { return a.sbase + uint64(len(a.server)) }
+
+// forget lets go of the verdicts, the replay's and the API's, on entries
+// before n, which no later comparison reads.
+func (a *auditor) forget(n uint64) {
+	if k := min(n, a.replayed()); k > a.vbase {
+		a.verdicts = slices.Clone(a.verdicts[k-a.vbase:])
+		a.vbase = k
+	}
+	if k := min(n, a.served()); k > a.sbase {
+		a.server = slices.Clone(a.server[k-a.sbase:])
+		a.sbase = k
+	}
 }
 
 // verdict is the replay's verdict on one entry.
@@ -346,7 +375,7 @@ func (a *auditor) run(ctx context.Context) error {
 			return
 		}
 		var e early
-		if uint64(len(a.server)) == uint64(tree.N) {
+		if a.served() == uint64(tree.N) {
 			e.snap, e.err = a.snapshot(ctx)
 		}
 		api <- e

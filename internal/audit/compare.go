@@ -84,7 +84,7 @@ func (a *auditor) settle(ctx context.Context, early *snapshot) (*snapshot, error
 			return nil, err
 		}
 		size := uint64(a.tree.N)
-		applied := uint64(len(a.server))
+		applied := a.served()
 		a.report.ServerApplied = applied
 		if early != nil && early.applied == size && applied == size {
 			return early, nil
@@ -95,7 +95,7 @@ func (a *auditor) settle(ctx context.Context, early *snapshot) (*snapshot, error
 			if err != nil || snap != nil {
 				return snap, err
 			}
-			applied = uint64(len(a.server)) // it moved meanwhile
+			applied = a.served() // it moved meanwhile
 		}
 		if try >= a.cfg.SettleTries || a.vbroken != nil {
 			return nil, nil
@@ -130,7 +130,7 @@ func (a *auditor) settle(ctx context.Context, early *snapshot) (*snapshot, error
 // after the entries it has verdicts on, and snapshot returns them; if it
 // moved, nil.
 func (a *auditor) snapshot(ctx context.Context) (*snapshot, error) {
-	s := &snapshot{applied: uint64(len(a.server))}
+	s := &snapshot{applied: a.served()}
 	// The lists, the charter and the compliance tallies are read at once.
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -157,7 +157,7 @@ func (a *auditor) snapshot(ctx context.Context) (*snapshot, error) {
 	if err := a.fetchVerdicts(ctx); err != nil {
 		return nil, err
 	}
-	if uint64(len(a.server)) != s.applied {
+	if a.served() != s.applied {
 		return nil, nil
 	}
 	return s, nil
@@ -183,7 +183,7 @@ func (a *auditor) fetchVerdicts(ctx context.Context) error {
 			return fmt.Errorf("cannot read the server's verdicts: %w", err)
 		}
 		for _, v := range page.Items {
-			n := uint64(len(a.server))
+			n := a.served()
 			if v.Index < n {
 				continue // read before, from this page
 			}
@@ -241,13 +241,13 @@ func (a *auditor) getJSON(ctx context.Context, path string, v any) error {
 // compare reports every difference between the API and the replay; snap
 // is nil when the API was never read at the audited log position.
 func (a *auditor) compare(snap *snapshot) {
-	size := uint64(len(a.verdicts))
+	size := a.replayed()
 	a.compareVerdicts(size)
 	if a.stopped != nil {
 		return
 	}
 	if snap == nil {
-		applied := uint64(len(a.server))
+		applied := a.served()
 		a.problem(KindIncomplete, -1, "the server's API never stood at the audited log position in %d tries (it had applied %d entries, the audit replayed %d): only its verdicts on entries 0 to %d were compared, not its incidents, actions, charter and compliance; audit again, or audit a mirror that takes no statements", a.cfg.SettleTries, applied, size, int64(min(size, applied))-1)
 		return
 	}
@@ -260,7 +260,7 @@ func (a *auditor) compareVerdicts(size uint64) {
 	if g := a.vbroken; g != nil {
 		a.problem(KindVerdict, int64(g[0]), "the server's statement list goes on from this index with index %d: it leaves out or repeats entries", g[1])
 	}
-	n := min(size, uint64(len(a.server)))
+	n := min(size, a.served())
 	a.compareVerdictRange(0, n)
 	if n < size && a.vbroken == nil {
 		a.problem(KindLog, int64(n), "the server has verdicts on %d entries only, but the audited checkpoint holds %d", n, size)
@@ -271,7 +271,7 @@ func (a *auditor) compareVerdicts(size uint64) {
 // with the replay's.
 func (a *auditor) compareVerdictRange(from, to uint64) {
 	for i := from; i < to; i++ {
-		s, r := &a.server[i], &a.verdicts[i]
+		s, r := &a.server[i-a.sbase], &a.verdicts[i-a.vbase]
 		if s.ID != r.id {
 			a.problem(KindVerdict, int64(i), "the server gives statement id %q, the log has %q", s.ID, r.id)
 		}

@@ -275,7 +275,7 @@ func (tc *tileCache) get(ctx context.Context, t tlog.Tile) ([]byte, error) {
 		}
 	}
 	f.data, f.err = fetchHashTile(ctx, tc.c, t)
-	if f.err != nil && ctx.Err() != nil {
+	if f.err != nil && (ctx.Err() != nil || unreachable(f.err)) {
 		// Not the tile's fault: let a later caller try again.
 		tc.mu.Lock()
 		delete(tc.m, t)
@@ -285,10 +285,21 @@ func (tc *tileCache) get(ctx context.Context, t tlog.Tile) ([]byte, error) {
 	return f.data, f.err
 }
 
-// tileError is a tile that could not be had.
+// put keeps data, verified, as the tile's, for later callers.
+func (tc *tileCache) put(t tlog.Tile, data []byte) {
+	f := &tileFetch{done: make(chan struct{}), data: data}
+	close(f.done)
+	tc.mu.Lock()
+	tc.m[t] = f
+	tc.mu.Unlock()
+}
+
+// tileError is a tile that could not be had: fetch is set when its source
+// did not give it, and clear when what it gave is not a tile.
 type tileError struct {
-	tile tlog.Tile
-	err  error
+	tile  tlog.Tile
+	err   error
+	fetch bool
 }
 
 func (e *tileError) Error() string { return e.err.Error() }
@@ -298,12 +309,29 @@ func (e *tileError) Unwrap() error { return e.err }
 func fetchHashTile(ctx context.Context, c tileSource, t tlog.Tile) ([]byte, error) {
 	data, err := c.fetchTile(ctx, t)
 	if err != nil {
-		return nil, &tileError{t, err}
+		return nil, &tileError{t, err, true}
 	}
 	if len(data) != t.W*tlog.HashSize {
-		return nil, &tileError{t, fmt.Errorf("%s is %d bytes, want %d (%d hashes)", tilePath(t), len(data), t.W*tlog.HashSize, t.W)}
+		return nil, &tileError{t, fmt.Errorf("%s is %d bytes, want %d (%d hashes)", tilePath(t), len(data), t.W*tlog.HashSize, t.W), false}
 	}
 	return data, nil
+}
+
+// unreachable reports whether err is a tile that could not be fetched for
+// a reason that may pass: the server could not be reached, or answered
+// with a 5xx, 429 or 408 after the retries, or the fetch was cancelled.
+// That is an outage, to be tried again, not a fault of the log; a tile the
+// server refuses outright (404) or that does not hash is one.
+func unreachable(err error) bool {
+	var te *tileError
+	if !errors.As(err, &te) || !te.fetch {
+		return false
+	}
+	var se *statusError
+	if errors.As(te.err, &se) {
+		return se.code >= 500 || se.code == http.StatusTooManyRequests || se.code == http.StatusRequestTimeout
+	}
+	return true
 }
 
 // bundleTiles is the tlog.TileReader of one bundle's check: the bundle's

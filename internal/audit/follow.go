@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/truce-mechanism/truce"
+	"github.com/truce-mechanism/truce/internal/state"
 )
 
 // DefaultInterval is how often Follow polls when FollowConfig.Interval is
@@ -26,8 +27,9 @@ const DefaultInterval = 5 * time.Second
 // emptyRoot is the root of the empty tree: SHA-256 of nothing (RFC 6962).
 var emptyRoot = tlog.Hash(sha256.Sum256(nil))
 
-// webhookTimeout bounds one POST of a report to the webhook.
-const webhookTimeout = 10 * time.Second
+// webhookDeadline bounds the POSTs of a report to the webhook, retries
+// and all: a follower that found a fault and is told to stop, stops.
+const webhookDeadline = 10 * time.Second
 
 // ErrFault is matched by the error Follow returns when it found the log,
 // the server or a witness at fault; the report's Problems say what.
@@ -76,6 +78,9 @@ type Status struct {
 	// Fetched is how many tiles and bundles the follower has fetched from
 	// the server and kept in the mirror since it started.
 	Fetched int
+	// Held is how many verdicts, the replay's and the API's, the follower
+	// holds in memory: those of entries it has not compared yet.
+	Held int
 }
 
 // Follow keeps a verified mirror of the log in cfg.Dir and audits every
@@ -88,14 +93,17 @@ type Status struct {
 // fetches from the server); nothing is fetched twice and nothing is taken
 // on trust. Then, every interval, it fetches the server's checkpoint and:
 //
-//   - verifies its signature and its witnesses' cosignatures, and that
-//     they satisfy the witness policy of the latest charter replayed;
+//   - verifies its signature by the log key;
 //   - refuses a smaller tree (a rollback) or another root at the same
 //     size, and otherwise proves the new tree consistent with the accepted
 //     one, from the server's tiles, with tlog.ProveTree and CheckTree;
 //   - fetches the new tiles and bundles, checks them against the tree,
 //     verifies every new entry's signatures, folds them, and keeps them in
-//     the mirror; only then writes the checkpoint as accepted;
+//     the mirror;
+//   - verifies its witnesses' cosignatures, and that they satisfy the
+//     witness policy in force for its size (state.WitnessPolicy): that of
+//     the latest charter among its own entries, new ones included; only
+//     then writes the checkpoint as accepted;
 //   - compares the API's new verdicts with the replay's, and, when the
 //     API stands at the accepted size, its incidents, actions, charter
 //     and compliance;
@@ -104,9 +112,10 @@ type Status struct {
 //     otherwise. Anything else is a split view.
 //
 // At the first problem it logs it, POSTs the report to cfg.Webhook if
-// set, and returns the report with an error matching ErrFault. A server or
-// witness it cannot reach is logged and tried again at the next poll. It
-// returns nil when ctx is done.
+// set (for at most webhookDeadline), and returns the report with an error
+// matching ErrFault. A server or witness it cannot reach, or a tile it
+// cannot fetch, is logged and tried again at the next poll. It returns nil
+// when ctx is done.
 func Follow(ctx context.Context, cfg FollowConfig) (*Report, error) {
 	verifier, err := note.NewVerifier(strings.TrimSpace(cfg.LogKey))
 	if err != nil {
@@ -131,7 +140,9 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Report, error) {
 	f := &follower{cfg: cfg, a: a, m: m, logKey: strings.TrimSpace(cfg.LogKey)}
 	a.src = mirrorFirst{m: m, c: a.c}
 	a.tiles = newTileCache(a.src)
-	a.save = f.save
+	a.save = func(t tlog.Tile, data []byte) { f.save(t, data, false) }
+	a.direct = a.c
+	a.overwrite = func(t tlog.Tile, data []byte) { f.save(t, data, true) }
 	for _, u := range cfg.Witnesses {
 		f.witnesses = append(f.witnesses, newClient(u, cfg.HTTPClient, 2, cfg.Logger))
 	}
@@ -226,9 +237,6 @@ type follower struct {
 	// compared is set when the API was compared whole at the accepted
 	// size.
 	compared bool
-	// policy is the witness policy of charter version policyVersion.
-	policy        *truce.WitnessPolicy
-	policyVersion int
 	// pending is the checkpoint accepted in this poll, told once the API
 	// was compared.
 	pending *Status
@@ -238,8 +246,8 @@ type follower struct {
 }
 
 // save keeps a verified tile or bundle in the mirror.
-func (f *follower) save(t tlog.Tile, data []byte) {
-	if err := f.m.save(t, data); err != nil {
+func (f *follower) save(t tlog.Tile, data []byte, overwrite bool) {
+	if err := f.m.save(t, data, overwrite); err != nil {
 		f.mu.Lock()
 		if f.saveErr == nil {
 			f.saveErr = err
@@ -272,12 +280,13 @@ func (f *follower) resume(ctx context.Context) error {
 	if st.Origin != a.origin || st.LogKey != f.logKey {
 		return fmt.Errorf("cannot resume: the mirror in %s follows the log %s with key %s, not %s", f.m.dir, st.Origin, st.LogKey, f.logKey)
 	}
-	tree, err := openCheckpoint(raw, a.verifier)
+	cp, err := truce.OpenCheckpoint(raw, a.verifier, nil)
 	if err != nil {
-		return fmt.Errorf("cannot resume from the mirror in %s: its checkpoint: %w", f.m.dir, err)
+		return fmt.Errorf("cannot resume from the mirror in %s: the checkpoint in %s: %w", f.m.dir, followFile, err)
 	}
+	tree := tlog.Tree{N: cp.Size, Hash: cp.Hash}
 	if uint64(tree.N) != st.Size || tree.Hash.String() != st.Root {
-		return fmt.Errorf("cannot resume from the mirror in %s: its checkpoint is of size %d, root %s, but %s says size %d, root %s", f.m.dir, tree.N, tree.Hash, followFile, st.Size, st.Root)
+		return fmt.Errorf("cannot resume from the mirror in %s: the checkpoint in %s is of size %d, root %s, but it says size %d, root %s", f.m.dir, followFile, tree.N, tree.Hash, st.Size, st.Root)
 	}
 	f.cfg.Logger.Info("resuming from the mirror", "dir", f.m.dir, "size", tree.N, "root", tree.Hash)
 	if err := a.replay(ctx, tree); err != nil {
@@ -303,29 +312,11 @@ func (f *follower) tell(s Status) {
 	f.m.mu.Lock()
 	s.Fetched = f.m.saves
 	f.m.mu.Unlock()
+	s.Held = len(f.a.verdicts) + len(f.a.server)
 	f.cfg.Logger.Info("accepted checkpoint", "size", s.Size, "root", s.Root, "new", s.New, "compared", s.Compared)
 	if f.cfg.Accepted != nil {
 		f.cfg.Accepted(s)
 	}
-}
-
-// witnessPolicy is the policy of the latest charter replayed; nil before
-// any charter.
-func (f *follower) witnessPolicy() *truce.WitnessPolicy {
-	c := f.a.st.Charter()
-	if c == nil {
-		return nil
-	}
-	if f.policy == nil || f.policyVersion != c.Version {
-		p, err := truce.NewWitnessPolicy(c.Witnesses, c.WitnessPolicy)
-		if err != nil {
-			// The fold accepted this charter, so its policy resolves.
-			f.cfg.Logger.Error("cannot resolve the charter's witness policy", "version", c.Version, "error", err)
-			p = nil
-		}
-		f.policy, f.policyVersion = p, c.Version
-	}
-	return f.policy
 }
 
 // poll does one round: the server's checkpoint, the log up to it, the API
@@ -374,17 +365,17 @@ func (f *follower) poll(ctx context.Context) error {
 func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 	a := f.a
 	old := a.tree
-	tree, err := openCheckpoint(raw, a.verifier)
+	// The log's signature first: nothing is fetched under a tree the log
+	// did not sign. The cosignatures wait for the fold (below).
+	cp, err := truce.OpenCheckpoint(raw, a.verifier, nil)
 	if err != nil {
+		if _, why := openCheckpoint(raw, a.verifier); why != nil {
+			err = why // it says which key and what is wrong, in words
+		}
 		a.problem(KindCheckpoint, -1, "GET /log/checkpoint: %v", err)
 		return false, nil
 	}
-	policy := f.witnessPolicy()
-	cp, err := truce.OpenCheckpoint(raw, a.verifier, policy)
-	if err != nil {
-		a.problem(KindCheckpoint, -1, "GET /log/checkpoint (size %d, root %s): %v", tree.N, tree.Hash, err)
-		return false, nil
-	}
+	tree := tlog.Tree{N: cp.Size, Hash: cp.Hash}
 	switch {
 	case tree.N == 0 && tree.Hash != emptyRoot:
 		a.problem(KindCheckpoint, -1, "the server's checkpoint of size 0 has root %s, not the empty tree's %s", tree.Hash, emptyRoot)
@@ -398,19 +389,14 @@ func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 		a.problem(KindCheckpoint, -1, "the server's checkpoint of size %d has root %s, but the checkpoint of size %d accepted before has root %s: the log was rewritten", tree.N, tree.Hash, old.N, old.Hash)
 		return false, nil
 	}
-	if !cp.Witnessed {
-		by := "no witness of the charter's"
-		if c := cp.Cosigned(); len(c) > 0 {
-			by = strings.Join(c, ", ")
-		}
-		a.problem(KindWitness, -1, "the server's checkpoint of size %d (root %s) does not satisfy the witness policy of charter version %d, %s: it is cosigned by %s", tree.N, tree.Hash, f.policyVersion, policy, by)
-		return false, nil
-	}
 	if tree.N > old.N {
 		a.tiles = newTileCache(a.src) // the last tree's partial tiles are of no more use
-		if err := a.proveConsistent(ctx, tree, old); err != nil {
+		if err := a.proveTree(ctx, tree, old); err != nil {
 			if ctx.Err() != nil {
 				return false, ctx.Err()
+			}
+			if unreachable(err) {
+				return false, fmt.Errorf("cannot prove the checkpoint of size %d consistent with the accepted one of size %d: %w", tree.N, old.N, err)
 			}
 			a.problem(KindCheckpoint, -1, "the server's checkpoint of size %d (root %s) is not consistent with the checkpoint of size %d (root %s) accepted before: %v", tree.N, tree.Hash, old.N, old.Hash, err)
 			return false, nil
@@ -427,6 +413,28 @@ func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 		}
 		f.compared = false
 	}
+	// The policy for a checkpoint of size n is that of the latest charter
+	// among entries [0, n), which the fold has now read: the rule the
+	// server publishes by.
+	policy, err := state.WitnessPolicy(a.st.Charters(), uint64(tree.N))
+	if err != nil {
+		a.problem(KindWitness, -1, "the checkpoint of size %d: %v", tree.N, err)
+		return false, nil
+	}
+	if len(policy.Witnesses()) > 0 {
+		if cp, err = truce.OpenCheckpoint(raw, a.verifier, policy); err != nil {
+			a.problem(KindWitness, -1, "GET /log/checkpoint (size %d, root %s): %v", tree.N, tree.Hash, err)
+			return false, nil
+		}
+	}
+	if !cp.Witnessed {
+		by := "no witness of the policy's"
+		if c := cp.Cosigned(); len(c) > 0 {
+			by = strings.Join(c, ", ")
+		}
+		a.problem(KindWitness, -1, "the server's checkpoint of size %d (root %s) does not satisfy the witness policy in force for it, %s, set by the latest charter among its entries: it is cosigned by %s", tree.N, tree.Hash, policy, by)
+		return false, nil
+	}
 	f.accepted = raw
 	f.st.Server = f.cfg.Server
 	f.st.Size, f.st.Root, f.st.Accepted = uint64(tree.N), tree.Hash.String(), time.Now().UTC()
@@ -435,26 +443,6 @@ func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 	}
 	f.pending = &Status{Size: uint64(tree.N), Root: tree.Hash.String(), New: uint64(tree.N - old.N), Cosigned: cp.Cosigned()}
 	return true, nil
-}
-
-// proveConsistent proves the tree larger consistent with smaller, from
-// the tiles of larger (the mirror's, then the server's).
-func (a *auditor) proveConsistent(ctx context.Context, larger, smaller tlog.Tree) error {
-	switch {
-	case smaller.N == 0:
-		return nil // every tree extends the empty one; tlog has no proof for that
-	case larger.N == smaller.N:
-		if larger.Hash != smaller.Hash {
-			return fmt.Errorf("the roots of size %d differ", larger.N)
-		}
-		return nil
-	}
-	thr := tlog.TileHashReader(larger, &cacheTiles{ctx: ctx, cache: a.tiles, save: a.save})
-	proof, err := tlog.ProveTree(larger.N, smaller.N, thr)
-	if err != nil {
-		return fmt.Errorf("cannot prove it from the tiles of size %d: %w", larger.N, err)
-	}
-	return tlog.CheckTree(proof, larger.N, larger.Hash, smaller.N, smaller.Hash)
 }
 
 // compareAPI compares the API's verdicts that are new since the last poll
@@ -476,12 +464,13 @@ func (f *follower) compareAPI(ctx context.Context) error {
 		return nil
 	}
 	size := uint64(a.tree.N)
-	n := min(size, uint64(len(a.server)))
+	n := min(size, a.served())
 	if n > f.verdicts {
 		a.compareVerdictRange(f.verdicts, n)
 		f.verdicts = n
+		a.forget(n) // never compared again
 	}
-	if uint64(len(a.server)) != size || a.stopped != nil {
+	if a.served() != size || a.stopped != nil {
 		return nil
 	}
 	snap, err := a.snapshot(ctx)
@@ -504,6 +493,10 @@ func (f *follower) checkWitnesses(ctx context.Context) {
 		return
 	}
 	path := "/checkpoint?origin=" + url.QueryEscape(a.origin)
+	policy, err := state.WitnessPolicy(a.st.Charters(), uint64(a.tree.N))
+	if err != nil {
+		policy = nil // step reported it
+	}
 	changed := false
 	for i, w := range f.witnesses {
 		wurl := f.cfg.Witnesses[i]
@@ -515,34 +508,37 @@ func (f *follower) checkWitnesses(ctx context.Context) {
 			f.cfg.Logger.Warn("cannot read a witness's checkpoint; trying again at the next poll", "witness", wurl, "error", err)
 			continue
 		}
-		wt, err := openCheckpoint(raw, a.verifier)
+		// Its cosignatures are checked by the witnesses the follower
+		// expects now, at the accepted size.
+		cp, err := truce.OpenCheckpoint(raw, a.verifier, policy)
 		if err != nil {
-			a.problem(KindWitness, -1, "witness %s serves, as the checkpoint it cosigned last, one that is not the log's: %v", wurl, err)
+			a.problem(KindWitness, -1, "witness %s serves, as the checkpoint it cosigned last, one that does not open as the log's: %v", wurl, err)
 			continue
 		}
-		if _, err := truce.OpenCheckpoint(raw, a.verifier, f.witnessPolicy()); err != nil {
-			a.problem(KindWitness, -1, "witness %s serves a checkpoint of size %d that does not open: %v", wurl, wt.N, err)
-			continue
-		}
+		wt := tlog.Tree{N: cp.Size, Hash: cp.Hash}
 		acc := a.tree
 		switch {
 		case wt.N == acc.N && wt.Hash != acc.Hash:
 			a.problem(KindSplitView, -1, "witness %s cosigned the checkpoint of size %d with root %s, but the server gave this follower size %d with root %s: the log shows two histories", wurl, wt.N, wt.Hash, acc.N, acc.Hash)
 			continue
-		case wt.N < acc.N:
-			if err := a.proveConsistent(ctx, acc, wt); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				a.problem(KindSplitView, -1, "witness %s cosigned the checkpoint of size %d with root %s, which is not consistent with the checkpoint of size %d (root %s) the server gave this follower: %v", wurl, wt.N, wt.Hash, acc.N, acc.Hash, err)
-				continue
+		case wt.N != acc.N:
+			larger, smaller := acc, wt
+			if wt.N > acc.N {
+				larger, smaller = wt, acc
 			}
-		case wt.N > acc.N:
-			if err := a.proveConsistent(ctx, wt, acc); err != nil {
+			if err := a.proveTree(ctx, larger, smaller); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				a.problem(KindSplitView, -1, "witness %s cosigned the checkpoint of size %d with root %s, which the server's tiles do not prove consistent with the checkpoint of size %d (root %s) it gave this follower: %v", wurl, wt.N, wt.Hash, acc.N, acc.Hash, err)
+				if unreachable(err) {
+					f.cfg.Logger.Warn("cannot check a witness's checkpoint; trying again at the next poll", "witness", wurl, "size", wt.N, "error", err)
+					continue
+				}
+				if wt.N < acc.N {
+					a.problem(KindSplitView, -1, "witness %s cosigned the checkpoint of size %d with root %s, which is not consistent with the checkpoint of size %d (root %s) the server gave this follower: %v", wurl, wt.N, wt.Hash, acc.N, acc.Hash, err)
+				} else {
+					a.problem(KindSplitView, -1, "witness %s cosigned the checkpoint of size %d with root %s, which the server's tiles do not prove consistent with the checkpoint of size %d (root %s) it gave this follower: %v", wurl, wt.N, wt.Hash, acc.N, acc.Hash, err)
+				}
 				continue
 			}
 		}
@@ -570,15 +566,16 @@ func (f *follower) fault(ctx context.Context, r *Report) (*Report, error) {
 		f.cfg.Logger.Error("audit fault", "kind", p.Kind, "index", p.Index, "subject", p.Subject, "problem", p.Message)
 	}
 	if f.cfg.Webhook != "" {
-		if err := postReport(context.WithoutCancel(ctx), f.cfg.HTTPClient, f.cfg.Webhook, r); err != nil {
+		if err := postReport(context.WithoutCancel(ctx), f.cfg.HTTPClient, f.cfg.Webhook, r, webhookDeadline); err != nil {
 			f.cfg.Logger.Error("cannot post the report to the webhook", "webhook", f.cfg.Webhook, "error", err)
 		}
 	}
 	return r, fmt.Errorf("%w: %s", ErrFault, r.Problems[0])
 }
 
-// postReport POSTs a report as JSON, trying three times.
-func postReport(ctx context.Context, hc *http.Client, webhook string, r *Report) error {
+// postReport POSTs a report as JSON, trying up to three times within
+// deadline.
+func postReport(ctx context.Context, hc *http.Client, webhook string, r *Report, deadline time.Duration) error {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -586,20 +583,24 @@ func postReport(ctx context.Context, hc *http.Client, webhook string, r *Report)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
 		err = postOnce(ctx, hc, webhook, body)
 		if err == nil || attempt == 3 {
 			return err
 		}
-		time.Sleep(wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
 		wait *= 2
 	}
 }
 
 func postOnce(ctx context.Context, hc *http.Client, webhook string, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
 	if err != nil {
 		return err

@@ -238,6 +238,13 @@ func TestFollowClean(t *testing.T) {
 	if len(r.Problems) != 0 || r.Size != size || r.Entries != size {
 		t.Fatalf("followed to size %d, %d entries, want %d:%s", r.Size, r.Entries, size, problems(r))
 	}
+	// The follower holds the verdicts of no entry it has compared.
+	fl.mu.Lock()
+	first := fl.statuses[0]
+	fl.mu.Unlock()
+	if first.Held != 0 {
+		t.Errorf("the follower holds %d verdicts after comparing all %d entries, want 0", first.Held, first.Size)
+	}
 	// The mirror is the log: the same checkpoint, tiles and bundles.
 	for _, name := range []string{"checkpoint", "tile/0/000.p/" + strconv.Itoa(int(size)), "tile/entries/000.p/" + strconv.Itoa(int(size))} {
 		mine, err := os.ReadFile(filepath.Join(dir, name))
@@ -770,20 +777,9 @@ func TestFollowWitnessPolicy(t *testing.T) {
 	}
 
 	// A checkpoint served without its cosignature.
-	p.set(func(rw http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path != "/log/checkpoint" {
-			return false
-		}
-		rec := httptest.NewRecorder()
-		f.srv.Handler().ServeHTTP(rec, r)
-		b := rec.Body.Bytes()
-		sigs := bytes.Index(b, []byte("\n\n")) + 2
-		first := bytes.IndexByte(b[sigs:], '\n')
-		rw.Write(b[:sigs+first+1])
-		return true
-	})
+	stripCosignatures(p, f)
 	r := fl.fault()
-	words := []string{fmt.Sprintf("the server's checkpoint of size %d", size), "does not satisfy the witness policy of charter version 1, w1", "cosigned by no witness"}
+	words := []string{fmt.Sprintf("the server's checkpoint of size %d", size), "does not satisfy the witness policy in force for it, w1", "cosigned by no witness"}
 	wantFault(t, r, audit.KindWitness, -1, words...)
 	hook.got(t, audit.KindWitness, -1, words...)
 }
@@ -883,4 +879,199 @@ func lie(t *testing.T, f *fixture) {
 	if _, err := db.Exec(`UPDATE subjects SET doc = ? WHERE id = 'inc-1'`, doc); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stripCosignatures has the proxy serve the server's checkpoint with its
+// log signature alone.
+func stripCosignatures(p *proxy, f *fixture) {
+	p.set(func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/log/checkpoint" {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		f.srv.Handler().ServeHTTP(rec, r)
+		b := rec.Body.Bytes()
+		sigs := bytes.Index(b, []byte("\n\n")) + 2
+		first := bytes.IndexByte(b[sigs:], '\n')
+		rw.Write(b[:sigs+first+1])
+		return true
+	})
+}
+
+// TestFollowWitnessPolicyFirstCheckpoint starts a follower on a server
+// that strips the witness's cosignatures from the start: its first
+// checkpoint, which holds the charter, is held to the charter's policy.
+func TestFollowWitnessPolicyFirstCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	w := newCosigner(t, "witness.test/w1")
+	witness := addCheckpointWitness(t, w, f.info.LogKey)
+	c := charter("72h")
+	c.Witnesses = []truce.Witness{{Name: "w1", Key: w.vkey, URL: witness.URL}}
+	f.post(f.envelope("", "tr-1", truce.TypeCharter, c, charterSigners...))
+	f.post(f.envelope("inc-1", "af-1", truce.TypeIncident, incident("PK", "AF")))
+	size := f.settle()
+	p := newProxy(t, f.srv.Handler())
+	stripCosignatures(p, f)
+	hook := newWebhook(t)
+	dir := t.TempDir()
+	fl := f.follow(t, p.ts.URL, dir, func(c *audit.FollowConfig) { c.Webhook = hook.ts.URL })
+	r := fl.fault()
+	words := []string{fmt.Sprintf("the server's checkpoint of size %d", size), "does not satisfy the witness policy in force for it, w1", "cosigned by no witness"}
+	wantFault(t, r, audit.KindWitness, -1, words...)
+	hook.got(t, audit.KindWitness, -1, words...)
+	if _, err := os.Stat(filepath.Join(dir, "follow.json")); err == nil {
+		t.Error("the follower accepted the checkpoint")
+	}
+}
+
+// TestFollowWitnessAmendment follows an honest server whose charter
+// amendment moves the witnessing from w1 to w2: the checkpoint that holds
+// the amendment is cosigned by w2 alone, as the amendment asks, and is
+// accepted.
+func TestFollowWitnessAmendment(t *testing.T) {
+	f := newFixture(t)
+	w1, w2 := newCosigner(t, "witness.test/w1"), newCosigner(t, "witness.test/w2")
+	ws1, ws2 := addCheckpointWitness(t, w1, f.info.LogKey), addCheckpointWitness(t, w2, f.info.LogKey)
+	c := charter("72h")
+	c.Witnesses = []truce.Witness{{Name: "w1", Key: w1.vkey, URL: ws1.URL}}
+	f.post(f.envelope("", "tr-1", truce.TypeCharter, c, charterSigners...))
+	f.post(f.envelope("inc-1", "af-1", truce.TypeIncident, incident("PK", "AF")))
+	size := f.settle()
+	hook := newWebhook(t)
+	fl := f.follow(t, f.ts.URL, t.TempDir(), func(c *audit.FollowConfig) { c.Webhook = hook.ts.URL })
+	fl.waitSize(size)
+
+	next := charter("72h")
+	amend := &truce.CharterAmend{Version: 2, Members: next.Members, Clauses: next.Clauses, Rules: next.Rules,
+		Witnesses: []truce.Witness{{Name: "w2", Key: w2.vkey, URL: ws2.URL}}}
+	f.post(f.envelope("", "tr-1", truce.TypeCharterAmend, amend, charterSigners...))
+	size = f.settle()
+	fl.waitSize(size)
+	fl.mu.Lock()
+	last := fl.statuses[len(fl.statuses)-1]
+	fl.mu.Unlock()
+	if last.Size != size || len(last.Cosigned) != 1 || last.Cosigned[0] != "w2" {
+		t.Errorf("the checkpoint of size %d was accepted cosigned by %v, want size %d by [w2]", last.Size, last.Cosigned, size)
+	}
+	fl.clean()
+}
+
+// TestFollowCrash leaves a mirror as a crash would between its writes,
+// and resumes from it.
+func TestFollowCrash(t *testing.T) {
+	f := newFixture(t)
+	f.scenario()
+	size := f.settle()
+	dir := t.TempDir()
+	fl := f.follow(t, f.ts.URL, dir, nil)
+	fl.waitSize(size)
+	fl.clean()
+	stale, err := os.ReadFile(filepath.Join(dir, "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.post(f.envelope("", "tr-1", truce.TypeAssessment, vote("inc-4", "occurred", "yes", "")))
+	size = f.settle()
+	fl = f.follow(t, f.ts.URL, dir, nil)
+	fl.waitSize(size)
+	fl.clean()
+
+	t.Run("checkpoint behind follow.json", func(t *testing.T) {
+		// follow.json accepted the new checkpoint; the copy for C2SP tools
+		// was not written yet.
+		if err := os.WriteFile(filepath.Join(dir, "checkpoint"), stale, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fl := f.follow(t, f.ts.URL, dir, nil)
+		fl.waitSize(size)
+		fl.clean()
+		if got, want := fl.statuses[0], size; !got.Resumed || got.Size != want {
+			t.Errorf("first status %+v, want resumed at %d", got, want)
+		}
+	})
+	t.Run("no follow.json", func(t *testing.T) {
+		// The first checkpoint was never accepted: the mirror is new.
+		if err := os.Remove(filepath.Join(dir, "follow.json")); err != nil {
+			t.Fatal(err)
+		}
+		fl := f.follow(t, f.ts.URL, dir, nil)
+		fl.waitSize(size)
+		fl.clean()
+	})
+}
+
+// TestFollowTruncatedMirror cuts short a bundle and a tile in a mirror, as
+// a crash can since they are not synced: the follower fetches them again
+// from the server, overwrites them, and finds nothing wrong.
+func TestFollowTruncatedMirror(t *testing.T) {
+	f := newFixture(t)
+	f.scenario()
+	size := f.settle()
+	dir := t.TempDir()
+	fl := f.follow(t, f.ts.URL, dir, nil)
+	fl.waitSize(size)
+	fl.clean()
+	names := []string{"tile/entries/000.p/" + strconv.Itoa(int(size)), "tile/0/000.p/" + strconv.Itoa(int(size))}
+	for _, name := range names {
+		if err := os.Truncate(filepath.Join(dir, name), 37); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook := newWebhook(t)
+	fl = f.follow(t, f.ts.URL, dir, func(c *audit.FollowConfig) { c.Webhook = hook.ts.URL })
+	fl.waitSize(size)
+	f.post(f.envelope("", "tr-1", truce.TypeAssessment, vote("inc-4", "occurred", "yes", "")))
+	fl.waitSize(f.settle())
+	fl.clean()
+	for _, name := range names {
+		mine, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := os.ReadFile(filepath.Join(f.dir, "log", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mine, theirs) {
+			t.Errorf("the mirror's %s is still not the log's", name)
+		}
+	}
+}
+
+// TestFollowOutage has the server answer 503 to every tile request for a
+// while after it publishes a new checkpoint: the follower cannot prove it
+// consistent, waits, and accepts it once the tiles are served again.
+func TestFollowOutage(t *testing.T) {
+	f := newFixture(t)
+	f.scenario()
+	size := f.settle()
+	p := newProxy(t, f.srv.Handler())
+	hook := newWebhook(t)
+	fl := f.follow(t, p.ts.URL, t.TempDir(), func(c *audit.FollowConfig) { c.Webhook = hook.ts.URL })
+	fl.waitSize(size)
+	var refused atomic.Int64
+	p.set(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasPrefix(r.URL.Path, "/log/tile/") {
+			return false
+		}
+		refused.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return true
+	})
+	f.post(f.envelope("", "tr-1", truce.TypeAssessment, vote("inc-4", "occurred", "yes", "")))
+	size = f.settle()
+	deadline := time.Now().Add(30 * time.Second)
+	for refused.Load() < 2*5 { // two polls' worth of tries
+		select {
+		case <-fl.done:
+			t.Fatalf("the follower stopped during the outage: %v%s", fl.err, reportProblems(fl.report))
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the follower asked for no tiles in 30s")
+		}
+	}
+	p.set(func(http.ResponseWriter, *http.Request) bool { return false })
+	fl.waitSize(size)
+	fl.clean()
 }

@@ -2,13 +2,17 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -192,4 +196,32 @@ func sameNote(t *testing.T, a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestPostReportDeadline posts to webhooks that hang and that fail: the
+// retries end at the deadline.
+func TestPostReportDeadline(t *testing.T) {
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer hang.Close()
+	defer close(stop)
+	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer fail.Close()
+	for _, url := range []string{hang.URL, fail.URL} {
+		start := time.Now()
+		err := postReport(context.Background(), nil, url, &Report{}, 300*time.Millisecond)
+		if err == nil {
+			t.Errorf("postReport(%s) succeeded", url)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("postReport(%s) took %v, want about 300ms", url, d)
+		}
+	}
 }

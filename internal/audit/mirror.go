@@ -18,19 +18,30 @@ import (
 // log, so that any C2SP tool can read it (serve it over HTTP, or give
 // Tessera's fsck file:///DIR/):
 //
-//	checkpoint              the last checkpoint the follower accepted, as served
+//	follow.json             the follower's own record (not C2SP), and the
+//	                        one it resumes from: origin, log key, server,
+//	                        the accepted checkpoint whole with its size
+//	                        and root, when accepted, and what each witness
+//	                        showed last
+//	checkpoint              a copy of follow.json's checkpoint, for C2SP
+//	                        tools; the follower never reads it
 //	tile/<L>/<N>[.p/<W>]    every Merkle tile of that tree, verified
 //	tile/entries/<N>[.p/<W>] every entry bundle, verified
-//	follow.json             the follower's own record (not C2SP): origin,
-//	                        log key, server, size, root, when accepted, and
-//	                        what each witness showed last
+//
+// Accepting a checkpoint is one write: follow.json, to a temporary file
+// that is synced, renamed over the old one, and its folder synced. After
+// a crash the folder holds either the old record or the new, never half
+// of one. The checkpoint file is written after it, the same way, and a
+// crash between the two leaves only that copy behind, which the next
+// checkpoint accepted mends.
 //
 // Tiles and bundles are written once verified against a checkpoint's
-// root, before that checkpoint is accepted; checkpoint and follow.json are
-// written last, each to a temporary file that is synced and renamed, so
-// that after a crash the folder holds an accepted checkpoint and, at
-// least, what the follower needs to check it again. Tiles are not synced:
-// a tile lost in a crash is fetched from the server again on resume.
+// root, before that checkpoint is accepted, and renamed into place
+// without a sync: a crash can leave one missing or cut short. Nothing in
+// the mirror is trusted on resume: what is missing is fetched from the
+// server, and what does not verify against the tree is fetched again from
+// the server and overwritten before anything is reported; only the
+// server's copy failing to verify is a fault.
 // SPEC: https://c2sp.org/tlog-tiles
 type mirror struct {
 	dir string
@@ -51,10 +62,11 @@ type followState struct {
 	LogKey string `json:"log_key"`
 	// Server is the server the follower followed last.
 	Server string `json:"server"`
-	// Size and Root are those of the checkpoint accepted last, which the
-	// file checkpoint holds whole.
-	Size uint64 `json:"size"`
-	Root string `json:"root"`
+	// Checkpoint is the checkpoint accepted last, as served (signatures
+	// and all), and Size and Root its tree's.
+	Checkpoint string `json:"checkpoint"`
+	Size       uint64 `json:"size"`
+	Root       string `json:"root"`
 	// Accepted is when it was accepted.
 	Accepted time.Time `json:"accepted"`
 	// Witnesses is what each witness showed last, by URL.
@@ -76,17 +88,13 @@ func openMirror(dir string) (*mirror, error) {
 	return &mirror{dir: dir, saved: map[tlog.Tile]bool{}}, nil
 }
 
-// load reads the accepted checkpoint and follow.json; nil, nil, nil for a
-// new mirror.
+// load reads follow.json and the accepted checkpoint it holds; nil, nil,
+// nil for a new mirror.
 func (m *mirror) load() (checkpoint []byte, st *followState, err error) {
-	checkpoint, err = os.ReadFile(filepath.Join(m.dir, "checkpoint"))
+	b, err := os.ReadFile(filepath.Join(m.dir, followFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read the mirror's checkpoint: %w", err)
-	}
-	b, err := os.ReadFile(filepath.Join(m.dir, followFile))
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read the mirror's %s: %w", followFile, err)
 	}
@@ -94,15 +102,23 @@ func (m *mirror) load() (checkpoint []byte, st *followState, err error) {
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, nil, fmt.Errorf("cannot read the mirror's %s: %w", followFile, err)
 	}
-	return checkpoint, st, nil
+	if st.Checkpoint == "" {
+		return nil, nil, fmt.Errorf("cannot read the mirror's %s: it holds no checkpoint", followFile)
+	}
+	return []byte(st.Checkpoint), st, nil
 }
 
-// commit makes checkpoint the accepted one, with st.
+// commit makes checkpoint the accepted one, with st, in one atomic write
+// of follow.json; then copies it to the file checkpoint for C2SP tools.
 func (m *mirror) commit(checkpoint []byte, st *followState) error {
+	st.Checkpoint = string(checkpoint)
+	if err := m.record(st); err != nil {
+		return err
+	}
 	if err := writeSynced(filepath.Join(m.dir, "checkpoint"), checkpoint); err != nil {
 		return fmt.Errorf("cannot write the mirror's checkpoint: %w", err)
 	}
-	return m.record(st)
+	return nil
 }
 
 // record writes follow.json.
@@ -144,10 +160,11 @@ func writeSynced(name string, data []byte) error {
 	return d.Sync()
 }
 
-// save writes a verified tile or bundle, once.
-func (m *mirror) save(t tlog.Tile, data []byte) error {
+// save writes a verified tile or bundle, once; with overwrite, over the
+// mirror's copy, which did not verify.
+func (m *mirror) save(t tlog.Tile, data []byte, overwrite bool) error {
 	m.mu.Lock()
-	if m.saved[t] {
+	if m.saved[t] && !overwrite {
 		m.mu.Unlock()
 		return nil
 	}
@@ -155,7 +172,7 @@ func (m *mirror) save(t tlog.Tile, data []byte) error {
 	m.saves++
 	m.mu.Unlock()
 	name := filepath.Join(m.dir, filepath.FromSlash(tilePath(t)))
-	if _, err := os.Stat(name); err == nil {
+	if _, err := os.Stat(name); err == nil && !overwrite {
 		return nil // kept from an earlier run, and verified again
 	}
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {

@@ -119,23 +119,49 @@ func parseCheckpoint(text, origin string) (tlog.Tree, error) {
 // one adds. ok is false if the proof fails, which is reported.
 func (a *auditor) extend(ctx context.Context, tree tlog.Tree) (ok bool, err error) {
 	old := a.tree
-	// Every tree extends the empty one; tlog has no proof for that.
-	if old.N > 0 {
-		thr := tlog.TileHashReader(tree, &cacheTiles{ctx: ctx, cache: a.tiles, save: a.save})
-		var proof tlog.TreeProof
-		proof, err = tlog.ProveTree(tree.N, old.N, thr)
-		if err == nil {
-			err = tlog.CheckTree(proof, tree.N, tree.Hash, old.N, old.Hash)
-		}
-	}
-	if err != nil {
+	if err := a.proveTree(ctx, tree, old); err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
+		}
+		if unreachable(err) {
+			return false, fmt.Errorf("cannot prove the checkpoint of size %d consistent with the checkpoint of size %d: %w", tree.N, old.N, err)
 		}
 		a.problem(KindCheckpoint, -1, "the checkpoint of size %d is not consistent with the checkpoint of size %d audited before it: %v", tree.N, old.N, err)
 		return false, nil
 	}
 	return true, a.replay(ctx, tree)
+}
+
+// proveTree proves the tree larger consistent with smaller, with
+// tlog.ProveTree from the tiles of larger and tlog.CheckTree. An error
+// that unreachable matches is a tile that could not be fetched, which may
+// pass; any other is a proof that does not verify, or a tile that does
+// not hash to larger's root, from the server. When src is a mirror, what
+// fails is tried again from the server alone before it is believed.
+func (a *auditor) proveTree(ctx context.Context, larger, smaller tlog.Tree) error {
+	switch {
+	case smaller.N == 0:
+		return nil // every tree extends the empty one; tlog has no proof for that
+	case larger.N == smaller.N:
+		if larger.Hash != smaller.Hash {
+			return fmt.Errorf("the roots of size %d differ", larger.N)
+		}
+		return nil
+	}
+	err := proveWith(ctx, a.tiles, a.save, larger, smaller)
+	if err != nil && !unreachable(err) && ctx.Err() == nil && a.direct != nil {
+		err = proveWith(ctx, newTileCache(a.direct), a.overwrite, larger, smaller)
+	}
+	return err
+}
+
+func proveWith(ctx context.Context, tiles *tileCache, save func(tlog.Tile, []byte), larger, smaller tlog.Tree) error {
+	thr := tlog.TileHashReader(larger, &cacheTiles{ctx: ctx, cache: tiles, save: save})
+	proof, err := tlog.ProveTree(larger.N, smaller.N, thr)
+	if err != nil {
+		return fmt.Errorf("cannot prove it from the tiles of size %d: %w", larger.N, err)
+	}
+	return tlog.CheckTree(proof, larger.N, larger.Hash, smaller.N, smaller.Hash)
 }
 
 // bundle is one entry bundle on its way through the replay's pipeline:
@@ -145,6 +171,12 @@ type bundle struct {
 	n     int64 // the bundle's number: its entries are n*256, n*256+1, ...
 	width int   // how many entries the tree being audited has in it
 	skip  int   // how many leading entries an earlier replay folded
+
+	// src, tiles and save are where its data comes from and what keeps
+	// it once verified: the auditor's, or the server alone's.
+	src   tileSource
+	tiles *tileCache
+	save  func(tlog.Tile, []byte)
 
 	data, tile       []byte // as fetched
 	dataErr, tileErr error
@@ -291,6 +323,7 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 
 	slots := make(chan struct{}, window)
 	order := make(chan *bundle, window)
+	var direct *tileCache // the server's tiles alone, for refetch
 	fetchers.Go(func() {
 		defer close(order)
 		for n := from / tileWidth; n*tileWidth < to; n++ {
@@ -303,7 +336,8 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 				n:     int64(n),
 				width: int(min(tileWidth, to-n*tileWidth)),
 				skip:  int(max(from, n*tileWidth) - n*tileWidth),
-				done:  make(chan struct{}),
+				src:   a.src, tiles: a.tiles, save: a.save,
+				done: make(chan struct{}),
 			}
 			if n == 0 {
 				// The genesis charter, entry 0, lists the keys that sign
@@ -328,10 +362,16 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 		if ctx.Err() != nil {
 			break
 		}
+		if (len(b.problems) > 0 || b.upper != "") && a.direct != nil {
+			if direct == nil {
+				direct = newTileCache(a.direct)
+			}
+			b = a.refetch(ctx, tree, b, direct)
+		}
 		a.foldBundle(b)
 		<-slots
 		if a.cfg.Progress != nil {
-			a.cfg.Progress(uint64(len(a.verdicts)), to)
+			a.cfg.Progress(a.replayed(), to)
 		}
 	}
 	if err := parent.Err(); err != nil {
@@ -340,14 +380,43 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 	return nil
 }
 
+// refetch does a bundle's work again from the server alone, on this
+// goroutine, when what the mirror gave did not verify: the mirror's tiles
+// and bundles are not synced, and a crash can leave one cut short. Only
+// the server's copy failing is a fault; what verifies replaces the
+// mirror's copy, and the tiles above level 0 the auditor's cached ones.
+func (a *auditor) refetch(ctx context.Context, tree tlog.Tree, b *bundle, direct *tileCache) *bundle {
+	nb := &bundle{
+		n: b.n, width: b.width, skip: b.skip,
+		src: a.direct, tiles: direct,
+		save: func(t tlog.Tile, data []byte) {
+			a.overwrite(t, data)
+			if t.L > 0 || t.W < tileWidth {
+				a.tiles.put(t, data)
+			}
+		},
+		done: make(chan struct{}),
+	}
+	jobs := make(chan func(), 1+tileWidth/chunkSize)
+	a.fetchBundle(ctx, nb, tree, jobs)
+	close(jobs)
+	for job := range jobs {
+		job()
+	}
+	if ctx.Err() != nil {
+		return b
+	}
+	return nb
+}
+
 // fetchBundle fetches a bundle and its level-0 tile, together, splits the
 // bundle into entries and queues the jobs that check and parse them.
 func (a *auditor) fetchBundle(ctx context.Context, b *bundle, tree tlog.Tree, jobs chan<- func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		b.tile, b.tileErr = fetchHashTile(ctx, a.src, tlog.Tile{H: tileHeight, L: 0, N: b.n, W: b.width})
+		b.tile, b.tileErr = fetchHashTile(ctx, b.src, tlog.Tile{H: tileHeight, L: 0, N: b.n, W: b.width})
 	})
-	b.data, b.dataErr = a.src.fetchTile(ctx, tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
+	b.data, b.dataErr = b.src.fetchTile(ctx, tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
 	wg.Wait()
 
 	bpath := tilePath(tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
@@ -410,7 +479,7 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 		indexes[j] = tlog.StoredHashIndex(0, first+int64(j))
 	}
 	authenticate := func(tile []byte) ([]tlog.Hash, error) {
-		return tlog.TileHashReader(tree, &bundleTiles{ctx: ctx, cache: a.tiles, own: hashTile, data: tile, save: a.save}).ReadHashes(indexes)
+		return tlog.TileHashReader(tree, &bundleTiles{ctx: ctx, cache: b.tiles, own: hashTile, data: tile, save: b.save}).ReadHashes(indexes)
 	}
 	var want []tlog.Hash
 	err := b.tileErr
@@ -429,8 +498,8 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 				b.problem(KindEntry, first+int64(j), "the entry in %s hashes to %s, but the log's tree has %s: the entry bundle was altered", bpath, hashes[j], want[j])
 			}
 		}
-		if !altered && len(hashes) == b.width && a.save != nil {
-			a.save(tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width}, b.data)
+		if !altered && len(hashes) == b.width && b.save != nil {
+			b.save(tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width}, b.data)
 		}
 	case errors.As(err, &te) && te.tile != hashTile:
 		// A tile above level 0, or on the tree's right edge, is missing:

@@ -16,6 +16,7 @@ import (
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/browser"
 	"github.com/truce-mechanism/truce/internal/demo"
+	"github.com/truce-mechanism/truce/internal/store"
 	"github.com/truce-mechanism/truce/internal/web"
 )
 
@@ -217,11 +218,16 @@ func TestMemberGolden(t *testing.T) {
 	f := getFixture(t)
 	af := signInHTTP(t, f, f.ui.URL, "af-1")
 	tr := signInHTTP(t, f, f.ui.URL, "tr-1")
+	open, _, err := f.d.Server.Store.Subjects(context.Background(), store.KindIncident, store.Filter{Status: "awaiting_reply", Limit: 1})
+	if err != nil || len(open) == 0 {
+		t.Fatalf("no incident awaiting replies: %v", err)
+	}
 	for _, tc := range []struct{ name, path, cookie string }{
 		{"signin-en", "/signin?lang=en", ""},
 		{"member-incident-en", "/report/incident?lang=en", af},
 		{"member-action-tr", "/report/action?lang=tr", af},
-		{"member-vote-ur", "/incidents/" + f.incident + "/vote?question=violation&lang=ur", tr},
+		{"member-vote-ur", "/incidents/" + open[0].ID + "/vote?question=violation&lang=ur", tr},
+		{"member-reply-en", "/incidents/" + open[0].ID + "/reply?lang=en", af},
 		{"member-evidence-en", "/incidents/" + f.incident + "/evidence?lang=en", tr},
 		{"member-cosign-en", "/charter/cosign?lang=en", tr},
 	} {
@@ -488,5 +494,3 @@ func checkRTL(t *testing.T, b *browser.Browser, url string) {
 		t.Errorf("%s: the heading runs %.0f–%.0f in main's %.0f–%.0f: not from the right", url, box.H1Left, box.H1Right, box.MainLeft, box.MainRight)
 	}
 }
-
-

@@ -232,6 +232,27 @@ func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
 // Unwrap makes every FieldError match ErrMalformed.
 func (e *FieldError) Unwrap() error { return ErrMalformed }
 
+// SubjectOf returns the id of the incident or action that a statement is
+// about: its own id for a report, its body's subject for the statements
+// about one, and "" for the rest (charters, access denials without one).
+func SubjectOf(st *Statement, body any) string {
+	switch b := body.(type) {
+	case *IncidentReport, *ActionReport:
+		return st.ID
+	case *EvidenceAdd:
+		return b.Subject
+	case *Reply:
+		return b.Subject
+	case *Assessment:
+		return b.Subject
+	case *AccessDenied:
+		return b.Subject
+	case *Withdraw:
+		return b.Subject
+	}
+	return ""
+}
+
 // strictDecode decodes one JSON value into v, refusing unknown fields,
 // names spelled otherwise than the field's, and duplicate names. A value
 // of the wrong JSON type is a *FieldError.

@@ -148,7 +148,7 @@ func printReceipt(w io.Writer, name string, v *truce.VerifiedReceipt, c *charter
 	fmt.Fprintf(w, "  statement    %s %s\n", st.Type, st.ID)
 	fmt.Fprintf(w, "  mechanism    %s\n", st.Mechanism)
 	fmt.Fprintf(w, "  time         %s (the author's)\n", st.Time.UTC().Format(time.RFC3339))
-	if s := subjectOf(st, e.Body); s != "" {
+	if s := truce.SubjectOf(st, e.Body); s != "" {
 		fmt.Fprintf(w, "  subject      %s\n", s)
 	}
 	switch {
@@ -159,25 +159,6 @@ func printReceipt(w io.Writer, name string, v *truce.VerifiedReceipt, c *charter
 	default:
 		fmt.Fprintf(w, "  author       %s; signature verified (key %s)\n", st.Author, v.AuthorKey[:16])
 	}
-}
-
-// subjectOf is the incident or action a statement is about.
-func subjectOf(st *truce.Statement, body any) string {
-	switch b := body.(type) {
-	case *truce.IncidentReport, *truce.ActionReport:
-		return st.ID
-	case *truce.Reply:
-		return b.Subject
-	case *truce.Assessment:
-		return b.Subject
-	case *truce.EvidenceAdd:
-		return b.Subject
-	case *truce.Withdraw:
-		return b.Subject
-	case *truce.AccessDenied:
-		return b.Subject
-	}
-	return ""
 }
 
 // charterSet is the charter versions given with --charter, and the

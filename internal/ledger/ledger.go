@@ -40,7 +40,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	f_log "github.com/transparency-dev/formats/log"
@@ -49,6 +48,8 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/truce-mechanism/truce/internal/flock"
 )
 
 // MaxEntrySize is the largest entry Add accepts: C2SP tlog-tiles entry
@@ -230,21 +231,10 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 // flock locks belong to the open file, so a second Open in the same process
 // is refused too. Closing the file releases the lock.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open log folder: %w", err)
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("cannot open log %s: %w", dir, ErrLocked)
-		}
+	f, err := flock.Lock(dir)
+	if errors.Is(err, flock.ErrLocked) {
+		return nil, fmt.Errorf("cannot open log %s: %w", dir, ErrLocked)
+	} else if err != nil {
 		return nil, fmt.Errorf("cannot lock log folder: %w", err)
 	}
 	return f, nil

@@ -19,7 +19,7 @@ func projection(ch *state.Changes, next uint64, clock time.Time) *store.Batch {
 		}
 		if st := v.Statement; st != nil {
 			row.ID, row.Type, row.Author = st.ID, st.Type, st.Author
-			row.Subject = subjectOf(v)
+			row.Subject = truce.SubjectOf(v.Statement, v.Body)
 		}
 		b.Verdicts[i] = row
 	}
@@ -39,25 +39,6 @@ func projection(ch *state.Changes, next uint64, clock time.Time) *store.Batch {
 		b.Documents = map[string][]byte{"compliance": state.MarshalCanonical(ch.Compliance)}
 	}
 	return b
-}
-
-// subjectOf is the id of the subject a statement is about, if any.
-func subjectOf(v state.EntryVerdict) string {
-	switch b := v.Body.(type) {
-	case *truce.IncidentReport, *truce.ActionReport:
-		return v.Statement.ID
-	case *truce.EvidenceAdd:
-		return b.Subject
-	case *truce.Reply:
-		return b.Subject
-	case *truce.Assessment:
-		return b.Subject
-	case *truce.AccessDenied:
-		return b.Subject
-	case *truce.Withdraw:
-		return b.Subject
-	}
-	return ""
 }
 
 // SubjectRow is the store row of a subject.

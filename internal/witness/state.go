@@ -6,9 +6,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/truce-mechanism/truce/internal/flock"
 )
 
 // The witness's state is one file per log in DATA/state/, named by the
@@ -126,21 +127,10 @@ func removeTemps(dir string) error {
 // refused: two would each think they hold the latest state. Closing the
 // file releases the lock.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open witness folder: %w", err)
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("cannot open witness %s: %w", dir, ErrLocked)
-		}
+	f, err := flock.Lock(dir)
+	if errors.Is(err, flock.ErrLocked) {
+		return nil, fmt.Errorf("cannot open witness %s: %w", dir, ErrLocked)
+	} else if err != nil {
 		return nil, fmt.Errorf("cannot lock witness folder: %w", err)
 	}
 	return f, nil

@@ -264,13 +264,15 @@ func (m *Mechanism) applier(ctx context.Context) {
 			}
 			if err != nil {
 				// The batch that failed is in the log but not applied:
-				// its submitters learn that, with their indexes.
+				// its submitters learn that, with their indexes, once
+				// the failure is recorded, so that whatever they ask
+				// next (/healthz, another statement) already sees it.
+				m.fail(err)
 				for _, it := range items {
 					if it.done != nil {
 						close(it.done)
 					}
 				}
-				m.fail(err)
 				return
 			}
 			if len(items) == 0 {

@@ -1,6 +1,7 @@
 // Package browser runs Debian's Chromium headless, through chromedp, for
 // end-to-end tests of the web UI: open a page at a phone's or a desktop's
-// width, run JavaScript, click and type, read text, take screenshots.
+// width, run JavaScript, click and type, pick files, read text, take
+// screenshots.
 //
 // Pages that sign must be served from a real origin (httptest's
 // http://127.0.0.1 is a secure context): on a data: URL, WebCrypto and
@@ -154,6 +155,17 @@ func (b *Browser) Fill(sel, text string) {
 	// chromedp.SetValue cannot set "": it sends no argument then.
 	clear := chromedp.Evaluate[chromedp.Void](`document.querySelector(` + string(q) + `).value = ""`)
 	b.do("fill "+sel, chromedp.WaitVisible(chromedp.CSS(sel)), clear, chromedp.SendKeys(chromedp.CSS(sel), text))
+}
+
+// SetFile puts the file at path (an absolute path on this machine) in
+// the file input that the CSS selector matches, as picking it in the
+// browser's file chooser would: the page sees its input and change events,
+// and reads a real File, with the name and media type the browser gives
+// it. Building a File in JavaScript instead would skip what the browser
+// does with a picked file.
+func (b *Browser) SetFile(sel, path string) {
+	b.t.Helper()
+	b.do("set the file of "+sel, chromedp.SetUploadFiles(chromedp.CSS(sel), []string{path}))
 }
 
 // Text gives the visible text of the first element that the CSS selector

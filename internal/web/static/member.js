@@ -184,6 +184,24 @@ function statementForm(form) {
   const pre = $("#statement-json");
   let prepared = null;
   let busy = false;
+  // hashed is the evidence file whose hash the prepared statement names:
+  // the one uploaded, whatever the input holds by then.
+  let hashed = null;
+
+  if ("evidence" in form.dataset) {
+    // Another file makes the statement under review stale, and the name
+    // and media type filled in from the last file wrong.
+    $("#f-file", form).addEventListener("change", () => {
+      review.hidden = true;
+      prepared = null;
+      for (const id of ["#f-name", "#f-media"]) {
+        const e = $(id, form);
+        if ("filled" in e.dataset && e.value === e.dataset.filled) {
+          e.value = "";
+        }
+      }
+    });
+  }
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -191,7 +209,7 @@ function statementForm(form) {
     showError(form, "");
     try {
       if ("evidence" in form.dataset) {
-        await hashEvidence(form);
+        hashed = await hashEvidence(form);
       }
       prepared = await sign.prepareStatement(buildStatement(form));
     } catch (e) {
@@ -228,7 +246,7 @@ function statementForm(form) {
         nodes.push(el("p", {}, msg("uploading")));
         showResult(nodes);
         nodes.pop();
-        nodes.push(await upload(form, prepared.body.sha256));
+        nodes.push(await upload(hashed, prepared.body.sha256));
       }
       showResult(nodes);
       prepared = null;
@@ -263,7 +281,8 @@ function subjectURL(st) {
 }
 
 // hashEvidence hashes the chosen file and fills in its sha256 and size,
-// and its name and media type when they are empty.
+// and its name and media type when they are empty (marking what it
+// filled, so that picking another file replaces them); it gives the file.
 async function hashEvidence(form) {
   const file = $("#f-file", form).files[0];
   if (!file) {
@@ -272,16 +291,19 @@ async function hashEvidence(form) {
   const { sha256, size } = await sign.sha256File(file);
   $("#f-sha", form).value = sha256;
   $("#f-size", form).value = String(size);
-  if (!$("#f-name", form).value) {
-    $("#f-name", form).value = file.name;
-  }
-  if (!$("#f-media", form).value) {
-    $("#f-media", form).value = file.type || "application/octet-stream";
-  }
+  const fill = (id, v) => {
+    const e = $(id, form);
+    if (!e.value) {
+      e.value = v;
+      e.dataset.filled = v;
+    }
+  };
+  fill("#f-name", file.name);
+  fill("#f-media", file.type || "application/octet-stream");
+  return file;
 }
 
-async function upload(form, sha256) {
-  const file = $("#f-file", form).files[0];
+async function upload(file, sha256) {
   try {
     const resp = await fetch("/v1/evidence/" + sha256, { method: "PUT", body: file, credentials: "same-origin" });
     if (!resp.ok) {

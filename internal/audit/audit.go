@@ -276,8 +276,12 @@ type auditor struct {
 	direct    tileSource
 	overwrite func(tlog.Tile, []byte)
 
-	// tree is the checkpoint audited up to so far.
+	// tree is the checkpoint audited up to so far, and next the log index
+	// the fold takes next: tree.N, or more when a replay to a larger tree
+	// was cut short by an outage (see replay), which the next replay of
+	// that tree goes on from.
 	tree tlog.Tree
+	next uint64
 	// st is the replay; verdicts its verdict on each entry from vbase on
 	// (a follower lets go of those it has compared).
 	st       *state.State

@@ -113,9 +113,11 @@ type Status struct {
 //
 // At the first problem it logs it, POSTs the report to cfg.Webhook if
 // set (for at most webhookDeadline), and returns the report with an error
-// matching ErrFault. A server or witness it cannot reach, or a tile it
-// cannot fetch, is logged and tried again at the next poll. It returns nil
-// when ctx is done.
+// matching ErrFault. A server or witness it cannot reach, or a tile or
+// bundle it cannot fetch (a network error, or a 5xx, 429 or 408 after the
+// retries), is logged and tried again at the next poll: a replay cut short
+// keeps what it folded, accepts nothing, and goes on from there under the
+// same checkpoint. It returns nil when ctx is done.
 func Follow(ctx context.Context, cfg FollowConfig) (*Report, error) {
 	verifier, err := note.NewVerifier(strings.TrimSpace(cfg.LogKey))
 	if err != nil {
@@ -164,8 +166,22 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Report, error) {
 		return r
 	}
 
-	if err := f.resume(ctx); err != nil {
-		return nil, err
+	for {
+		err := f.resume(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || !unreachable(err) {
+			return nil, err
+		}
+		// What the mirror lacks, the server cannot give now: the replay
+		// goes on from where it stopped (a.next) at the next try.
+		cfg.Logger.Warn("cannot resume; trying again", "server", cfg.Server, "error", err)
+		select {
+		case <-ctx.Done():
+			return finish(), nil
+		case <-time.After(cfg.Interval):
+		}
 	}
 	if len(a.report.Problems) > 0 {
 		return f.fault(ctx, finish())
@@ -240,6 +256,11 @@ type follower struct {
 	// pending is the checkpoint accepted in this poll, told once the API
 	// was compared.
 	pending *Status
+	// unfinished is the checkpoint, as served, whose replay an outage cut
+	// short: the next poll steps to it again, whatever the server serves
+	// by then, so that the fold goes on under the tree its entries were
+	// checked against.
+	unfinished []byte
 
 	mu      sync.Mutex
 	saveErr error
@@ -339,13 +360,19 @@ func (f *follower) poll(ctx context.Context) error {
 			return nil
 		}
 	}
-	raw, err := a.c.get(ctx, "/log/checkpoint")
-	if notFound(err) {
-		a.problem(KindCheckpoint, -1, "the server serves no checkpoint (GET /log/checkpoint: 404)")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cannot fetch the checkpoint: %w", err)
+	// A checkpoint whose replay was cut short is finished first; the
+	// server's latest waits for the next poll.
+	raw := f.unfinished
+	if raw == nil {
+		var err error
+		raw, err = a.c.get(ctx, "/log/checkpoint")
+		if notFound(err) {
+			a.problem(KindCheckpoint, -1, "the server serves no checkpoint (GET /log/checkpoint: 404)")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cannot fetch the checkpoint: %w", err)
+		}
 	}
 	if !bytes.Equal(raw, f.accepted) {
 		ok, err := f.step(ctx, raw)
@@ -403,6 +430,12 @@ func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 		}
 		problems := len(a.report.Problems)
 		if err := a.replay(ctx, tree); err != nil {
+			if ctx.Err() == nil && unreachable(err) {
+				// The fold stopped before the bundle it could not have
+				// (a.next), and a.tree is still the accepted tree: the
+				// next poll proves this checkpoint again and goes on.
+				f.unfinished = raw
+			}
 			return false, err
 		}
 		if len(a.report.Problems) > problems {
@@ -435,7 +468,7 @@ func (f *follower) step(ctx context.Context, raw []byte) (ok bool, err error) {
 		a.problem(KindWitness, -1, "the server's checkpoint of size %d (root %s) does not satisfy the witness policy in force for it, %s, set by the latest charter among its entries: it is cosigned by %s", tree.N, tree.Hash, policy, by)
 		return false, nil
 	}
-	f.accepted = raw
+	f.accepted, f.unfinished = raw, nil
 	f.st.Server = f.cfg.Server
 	f.st.Size, f.st.Root, f.st.Accepted = uint64(tree.N), tree.Hash.String(), time.Now().UTC()
 	if err := f.m.commit(raw, f.st); err != nil {

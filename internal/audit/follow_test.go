@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1074,4 +1075,91 @@ func TestFollowOutage(t *testing.T) {
 	p.set(func(http.ResponseWriter, *http.Request) bool { return false })
 	fl.waitSize(size)
 	fl.clean()
+}
+
+// TestFollowReplayOutage has the server answer 503 for entry bundles
+// during one poll, after it publishes a new checkpoint: the consistency
+// proof passes, the replay cannot have the bundle, and the poll ends with
+// an error rather than a fault. At the next poll the follower fetches the
+// bundle, folds each new entry once, and accepts the checkpoint, with its
+// replay equal to the server's.
+func TestFollowReplayOutage(t *testing.T) {
+	f := newFixture(t)
+	f.scenario()
+	old := f.settle()
+	p := newProxy(t, f.srv.Handler())
+	hook := newWebhook(t)
+	logs := new(lockedBuffer)
+	dir := t.TempDir()
+	fl := f.follow(t, p.ts.URL, dir, func(c *audit.FollowConfig) {
+		c.Webhook = hook.ts.URL
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	fl.waitSize(old)
+	var refused atomic.Int64
+	p.set(func(w http.ResponseWriter, r *http.Request) bool {
+		// Down until the follower has given up on one poll.
+		if !strings.HasPrefix(r.URL.Path, "/log/tile/entries/") || strings.Contains(logs.String(), "cannot poll") {
+			return false
+		}
+		refused.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return true
+	})
+	f.post(f.envelope("", "tr-1", truce.TypeAssessment, vote("inc-4", "occurred", "yes", "")))
+	size := f.settle()
+	fl.waitSize(size)
+	fl.clean()
+	if n := refused.Load(); n < 5 {
+		t.Fatalf("the proxy refused %d bundle requests, want at least one request's 5 tries", n)
+	}
+	if !strings.Contains(logs.String(), "cannot replay the log from entry "+strconv.Itoa(int(old))) {
+		t.Errorf("the follower did not log the replay cut short at entry %d:\n%s", old, logs)
+	}
+	r := fl.report
+	if len(r.Problems) != 0 || r.Size != size || r.Entries != size {
+		t.Fatalf("followed to size %d, %d entries, want %d:%s", r.Size, r.Entries, size, problems(r))
+	}
+	hook.mu.Lock()
+	if len(hook.reports) != 0 {
+		t.Errorf("the webhook got %d reports, want none", len(hook.reports))
+	}
+	hook.mu.Unlock()
+	fl.mu.Lock()
+	last := fl.statuses[len(fl.statuses)-1]
+	fl.mu.Unlock()
+	if last.Size != size || last.New != size-old || !last.Compared {
+		t.Errorf("accepted size %d with %d new entries, compared %t; want size %d, %d new, compared", last.Size, last.New, last.Compared, size, size-old)
+	}
+	name := "tile/entries/000.p/" + strconv.Itoa(int(size))
+	mine, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := os.ReadFile(filepath.Join(f.dir, "log", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mine, theirs) {
+		t.Errorf("the mirror's %s differs from the log's", name)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a logger writes to from many
+// goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

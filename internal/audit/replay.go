@@ -187,6 +187,10 @@ type bundle struct {
 	problems []Problem
 	// upper, when set, says which tile above level 0 could not be had.
 	upper string
+	// outage, when set, is a fetch that failed for a reason that may
+	// pass (unreachable): the bundle is not folded, and what else it
+	// found is found again when it is fetched again.
+	outage error
 
 	pending atomic.Int32  // jobs still to run
 	done    chan struct{} // closed when they have all run
@@ -286,10 +290,18 @@ func charterKeys(e *truce.Entry) []ed25519.PublicKey {
 // the others parses and verifies a chunk of its entries. No job waits for
 // another, so the workers stay busy as long as there are bundles in the
 // window. The fold takes the bundles in log order on this goroutine.
+//
+// A bundle or tile that cannot be fetched for a reason that may pass (a
+// server it cannot reach, a 5xx, 429 or 408 after the retries) cuts the
+// replay short with an error that unreachable matches, before that
+// bundle is folded: a.tree stays as it was, and a.next says how far the
+// fold got, so that the next replay of the same tree goes on from there
+// and folds no entry twice. Everything folded before the cut was checked
+// against tree, and is kept in the mirror for a follower.
 func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
-	from, to := uint64(a.tree.N), uint64(tree.N)
-	a.tree = tree
+	from, to := a.next, uint64(tree.N)
 	if from >= to {
+		a.tree = tree
 		return nil
 	}
 	start := time.Now()
@@ -362,11 +374,15 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 		if ctx.Err() != nil {
 			break
 		}
-		if (len(b.problems) > 0 || b.upper != "") && a.direct != nil {
+		if b.outage == nil && (len(b.problems) > 0 || b.upper != "") && a.direct != nil {
 			if direct == nil {
 				direct = newTileCache(a.direct)
 			}
 			b = a.refetch(ctx, tree, b, direct)
+		}
+		if b.outage != nil && parent.Err() == nil {
+			a.next = uint64(b.first()) + uint64(b.skip)
+			return fmt.Errorf("cannot replay the log from entry %d to %d: %w", a.next, to, b.outage)
 		}
 		a.foldBundle(b)
 		<-slots
@@ -377,6 +393,7 @@ func (a *auditor) replay(ctx context.Context, tree tlog.Tree) error {
 	if err := parent.Err(); err != nil {
 		return fmt.Errorf("cannot finish the replay: %w", err)
 	}
+	a.tree, a.next = tree, to
 	return nil
 }
 
@@ -416,13 +433,20 @@ func (a *auditor) fetchBundle(ctx context.Context, b *bundle, tree tlog.Tree, jo
 	wg.Go(func() {
 		b.tile, b.tileErr = fetchHashTile(ctx, b.src, tlog.Tile{H: tileHeight, L: 0, N: b.n, W: b.width})
 	})
-	b.data, b.dataErr = b.src.fetchTile(ctx, tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
+	bt := tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width}
+	b.data, b.dataErr = b.src.fetchTile(ctx, bt)
+	if b.dataErr != nil {
+		b.dataErr = &tileError{bt, b.dataErr, true}
+	}
 	wg.Wait()
 
-	bpath := tilePath(tlog.Tile{H: tileHeight, L: -1, N: b.n, W: b.width})
-	if b.dataErr != nil {
+	bpath := tilePath(bt)
+	switch {
+	case unreachable(b.dataErr):
+		b.outage = b.dataErr
+	case b.dataErr != nil:
 		b.problem(KindEntry, b.first(), "cannot fetch entry bundle %s: %v", bpath, b.dataErr)
-	} else {
+	default:
 		raw, err := splitBundle(b.data)
 		if err != nil {
 			b.problem(KindEntry, b.first()+int64(len(raw)), "entry bundle %s is malformed: %v", bpath, err)
@@ -481,6 +505,10 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 	authenticate := func(tile []byte) ([]tlog.Hash, error) {
 		return tlog.TileHashReader(tree, &bundleTiles{ctx: ctx, cache: b.tiles, own: hashTile, data: tile, save: b.save}).ReadHashes(indexes)
 	}
+	defer func() { b.tile, b.data = nil, nil }()
+	if b.outage != nil {
+		return
+	}
 	var want []tlog.Hash
 	err := b.tileErr
 	if err == nil {
@@ -488,6 +516,9 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 	}
 	var te *tileError
 	switch {
+	case unreachable(err):
+		// The server may serve it at the next try: not a fault.
+		b.outage = err
 	case err == nil:
 		// The entries an earlier replay folded are checked again: a
 		// follower keeps the bundle as it is now.
@@ -510,7 +541,10 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 		for _, h := range hashes {
 			mine = append(mine, h[:]...)
 		}
-		if _, err2 := authenticate(mine); err2 != nil {
+		if _, err2 := authenticate(mine); unreachable(err2) {
+			b.outage = err2
+			break
+		} else if err2 != nil {
 			b.problem(KindTile, first, "entries %d to %d cannot be checked: neither %s nor the entries of %s hash to the checkpoint's root (%v)", first, first+int64(b.width)-1, tpath, bpath, err)
 			break
 		}
@@ -528,7 +562,6 @@ func (a *auditor) checkBundle(ctx context.Context, tree tlog.Tree, b *bundle) {
 	default:
 		b.problem(KindTile, first, "entries %d to %d cannot be checked against the checkpoint's root: %v", first, first+int64(b.width)-1, err)
 	}
-	b.tile, b.data = nil, nil
 }
 
 // parseAndVerify parses the entries [lo, hi) of b's entries to fold, adds

@@ -31,6 +31,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	lessGC()
 	if *key == "" {
 		return withHint(errors.New("give the log's verifier key with --log-key"),
 			"take it from a source you trust, such as a party's mechanism.json (log_key); the server's /v1/log shows it too, but an audit must not rely on the server it checks")

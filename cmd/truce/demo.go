@@ -32,7 +32,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "generating a fresh simulated mechanism in %s (seed %d)...\n", *data, *seed)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	serverGC()
+	lessGC()
 	d, err := demo.Open(ctx, *data, demo.Config{Seed: *seed, Logger: logger})
 	switch {
 	case errors.Is(err, demo.ErrNotEmpty):

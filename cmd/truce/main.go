@@ -66,11 +66,11 @@ func withHint(err error, format string, args ...any) error {
 	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
 }
 
-// serverGC makes the collector run less often in a long-running server:
-// the statement path allocates briefly and much, and memory is cheaper
-// than the CPU a collection every 100% of heap growth costs. GOGC, when
-// set, still wins.
-func serverGC() {
+// lessGC makes the collector run less often in a server or an audit:
+// the statement path and the replay allocate briefly and much, and memory
+// is cheaper than the CPU a collection every 100% of heap growth costs.
+// GOGC, when set, still wins.
+func lessGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}

@@ -17,7 +17,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	serverGC()
+	lessGC()
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	srv, err := server.Open(ctx, server.Config{Dir: *data, Logger: logger, Progress: progress(e, "catching up with the log")})
 	if err != nil {

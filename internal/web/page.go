@@ -42,7 +42,7 @@ func (u *UI) page(r *http.Request, data any) *page {
 		L: u.cfg.Catalog.Negotiate(r), Locales: u.cfg.Catalog.Locales(), Path: r.URL.Path,
 		CSS: u.css, Origin: u.cfg.Mechanism.Origin(), Data: data, query: r.URL.Query(),
 	}
-	if c, err := u.latestCharter(r.Context()); err == nil {
+	if c, err := u.latestCharter(r.Context()); err == nil && c != nil {
 		p.Charter = c
 		p.Simulated = strings.HasPrefix(strings.ToUpper(c.Title), "SIMULATED")
 		p.Account = u.account(r, c)

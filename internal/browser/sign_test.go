@@ -273,8 +273,9 @@ func TestSignInBrowser(t *testing.T) {
 		t.Errorf("statement in pk-1's name signed by af-1: got %+v, want a 401 about no field", forged)
 	}
 
-	// A sign-in challenge verifies in Go.
-	challenge := "truce sign-in 127.0.0.1 nonce 5f1c — ورود"
+	// A sign-in challenge verifies in Go. (signChallenge signs nothing
+	// else: internal/web's TestSignChallengeChecked.)
+	challenge := "truce sign-in v1\nmechanism: " + origin + "\nsite: " + strings.TrimPrefix(url, "http://") + "\nmember: af-1\nnonce: " + strings.Repeat("5f1c", 28) + "\n"
 	var sig string
 	b.Eval(`truceSign.signChallenge(`+jsString(challenge)+`)`, &sig)
 	raw, err := base64.StdEncoding.DecodeString(sig)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/truce-mechanism/truce"
 	"github.com/truce-mechanism/truce/internal/geomap"
@@ -68,9 +69,19 @@ func (u *UI) script(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext is where to go after signing in: a path on this site only.
+// Browsers drop tabs and newlines from a URL and read "\\" as "/", so
+// "/\t/evil.example" would be another site: a next with any control
+// character or backslash, a scheme, a host, or a path that does not
+// begin with exactly one "/" goes to /member instead.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/member"
+	const home = "/member"
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || unicode.IsControl(r) }) {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
 	}
 	return next
 }
@@ -279,7 +290,7 @@ func (p *page) MayCosign() bool {
 var jsMessageKeys = []string{
 	"reading_key", "signing_in", "signin_failed", "no_key", "forgotten", "stored_as",
 	"preparing", "signing", "submitting", "logged", "entry", "receipt", "open_subject", "refused", "unreachable",
-	"hashing", "uploading", "uploaded", "upload_failed",
+	"hashing", "uploading", "uploaded", "upload_failed", "retry_upload",
 	"bad_envelope", "not_amend", "version", "added", "removed", "changed", "unchanged", "rules", "members", "clauses",
 	"signed_by", "missing", "complete", "cosigned", "saved",
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,33 +37,36 @@ const ChallengePrefix = "truce sign-in v1"
 const (
 	// challengeTTL is how long a challenge may be answered.
 	challengeTTL = 5 * time.Minute
-	// maxChallenges bounds the challenges kept waiting for an answer, so
-	// that a flood of requests cannot fill the memory.
-	maxChallenges = 10_000
 	// sessionTTL is how long a session lasts.
 	sessionTTL = 12 * time.Hour
 	// SessionCookie is the session cookie's name.
 	SessionCookie = "truce_session"
 )
 
-// challenge is one sign-in challenge waiting for its signature.
-type challenge struct {
-	member, text string
-	expires      time.Time
-}
+// A nonce is hex of 16 random bytes, the expiry (Unix seconds, 8 bytes
+// big-endian) and an HMAC-SHA256 of both with the origin, the host and
+// the member: the server keeps nothing per challenge, so no flood of
+// challenges can fill a table and lock the members out.
+const (
+	nonceRandom = 16
+	nonceLen    = nonceRandom + 8 + sha256.Size
+)
 
-// sessions holds the per-process secret that session cookies are
-// HMAC-SHA256'd with, and the challenges not yet answered. Both live in
-// memory only: a restart ends every session.
+// sessions holds the per-process secret that session cookies and
+// sign-in challenges are HMAC-SHA256'd with, and the nonces already
+// answered with a valid signature, until they expire, so that none is
+// used twice. Both live in memory only: a restart ends every session.
 type sessions struct {
 	secret [32]byte
 
-	mu         sync.Mutex
-	challenges map[string]challenge
+	mu sync.Mutex
+	// used maps each nonce answered with a valid signature to its
+	// expiry. Only a member's key can add to it.
+	used map[string]time.Time
 }
 
 func newSessions() *sessions {
-	s := &sessions{challenges: map[string]challenge{}}
+	s := &sessions{used: map[string]time.Time{}}
 	rand.Read(s.secret[:])
 	return s
 }
@@ -74,67 +78,93 @@ func ChallengeText(origin, host, member, nonce string) string {
 	return ChallengePrefix + "\nmechanism: " + origin + "\nsite: " + host + "\nmember: " + member + "\nnonce: " + nonce + "\n"
 }
 
-// issue makes a fresh challenge for member.
-func (s *sessions) issue(now time.Time, origin, host, member string) (nonce, text string, err error) {
-	var b [32]byte
-	rand.Read(b[:])
-	nonce = hex.EncodeToString(b[:])
-	text = ChallengeText(origin, host, member, nonce)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for n, c := range s.challenges {
-		if !now.Before(c.expires) {
-			delete(s.challenges, n)
-		}
-	}
-	if len(s.challenges) >= maxChallenges {
-		return "", "", errors.New("too many sign-ins are waiting: try again in a few minutes")
-	}
-	s.challenges[nonce] = challenge{member: member, text: text, expires: now.Add(challengeTTL)}
-	return nonce, text, nil
-}
-
-// take removes and returns the challenge with nonce: each is answered at
-// most once, whether or not the answer is right.
-func (s *sessions) take(now time.Time, nonce string) (challenge, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.challenges[nonce]
-	delete(s.challenges, nonce)
-	return c, ok && now.Before(c.expires)
-}
-
-// mac is the HMAC of a session's member and expiry.
-func (s *sessions) mac(member string, expires int64) []byte {
+// nonceMAC binds a nonce's random bytes and expiry to the mechanism,
+// the site and the member.
+func (s *sessions) nonceMAC(origin, host, member string, random []byte, expires int64) []byte {
 	m := hmac.New(sha256.New, s.secret[:])
-	fmt.Fprintf(m, "truce session v1\n%s\n%d\n", member, expires)
+	fmt.Fprintf(m, "truce sign-in challenge v1\n%s\n%s\n%s\n%d\n%x\n", origin, host, member, expires, random)
 	return m.Sum(nil)
 }
 
-// cookieValue is member, expiry (Unix seconds) and their MAC.
-func (s *sessions) cookieValue(member string, expires time.Time) string {
+// issue makes a fresh challenge for member, expiring at expires.
+func (s *sessions) issue(expires time.Time, origin, host, member string) (nonce, text string) {
+	b := make([]byte, nonceRandom, nonceLen)
+	rand.Read(b)
 	e := expires.Unix()
-	return base64.RawURLEncoding.EncodeToString([]byte(member)) + "." + strconv.FormatInt(e, 10) + "." +
-		base64.RawURLEncoding.EncodeToString(s.mac(member, e))
+	b = binary.BigEndian.AppendUint64(b, uint64(e))
+	b = append(b, s.nonceMAC(origin, host, member, b[:nonceRandom], e)...)
+	nonce = hex.EncodeToString(b)
+	return nonce, ChallengeText(origin, host, member, nonce)
 }
 
-// member reads a cookie value: the member it names, when its MAC holds
-// and it has not expired.
-func (s *sessions) member(now time.Time, value string) (string, bool) {
+// check says whether nonce is one this server issued for this origin,
+// host and member, and has not expired; it gives the expiry.
+func (s *sessions) check(now time.Time, origin, host, member, nonce string) (time.Time, error) {
+	b, err := hex.DecodeString(nonce)
+	if err != nil || len(b) != nonceLen {
+		return time.Time{}, fmt.Errorf("%w: the challenge is not one of this site's: ask for a new one", errSignIn)
+	}
+	e := int64(binary.BigEndian.Uint64(b[nonceRandom:]))
+	if !hmac.Equal(b[nonceRandom+8:], s.nonceMAC(origin, host, member, b[:nonceRandom], e)) {
+		return time.Time{}, fmt.Errorf("%w: the challenge was for another member or site", errSignIn)
+	}
+	expires := time.Unix(e, 0)
+	if !now.Before(expires) {
+		return time.Time{}, fmt.Errorf("%w: the challenge has expired: ask for a new one", errSignIn)
+	}
+	return expires, nil
+}
+
+// use records a nonce answered with a valid signature, and says false
+// when it was used before. Expired nonces are forgotten: check refuses
+// them anyway.
+func (s *sessions) use(now time.Time, nonce string, expires time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, e := range s.used {
+		if !now.Before(e) {
+			delete(s.used, n)
+		}
+	}
+	if _, ok := s.used[nonce]; ok {
+		return false
+	}
+	s.used[nonce] = expires
+	return true
+}
+
+// mac is the HMAC of a session's member, the keyid it signed in with
+// and its expiry.
+func (s *sessions) mac(member, keyid string, expires int64) []byte {
+	m := hmac.New(sha256.New, s.secret[:])
+	fmt.Fprintf(m, "truce session v2\n%s\n%s\n%d\n", member, keyid, expires)
+	return m.Sum(nil)
+}
+
+// cookieValue is member, keyid, expiry (Unix seconds) and their MAC.
+func (s *sessions) cookieValue(member, keyid string, expires time.Time) string {
+	e := expires.Unix()
+	return base64.RawURLEncoding.EncodeToString([]byte(member)) + "." + keyid + "." + strconv.FormatInt(e, 10) + "." +
+		base64.RawURLEncoding.EncodeToString(s.mac(member, keyid, e))
+}
+
+// member reads a cookie value: the member and keyid it names, when its
+// MAC holds and it has not expired.
+func (s *sessions) member(now time.Time, value string) (member, keyid string, ok bool) {
 	parts := strings.Split(value, ".")
-	if len(parts) != 3 {
-		return "", false
+	if len(parts) != 4 {
+		return "", "", false
 	}
 	m, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	e, err2 := strconv.ParseInt(parts[1], 10, 64)
-	mac, err3 := base64.RawURLEncoding.DecodeString(parts[2])
+	e, err2 := strconv.ParseInt(parts[2], 10, 64)
+	mac, err3 := base64.RawURLEncoding.DecodeString(parts[3])
 	if err1 != nil || err2 != nil || err3 != nil {
-		return "", false
+		return "", "", false
 	}
-	if !hmac.Equal(mac, s.mac(string(m), e)) || now.Unix() >= e {
-		return "", false
+	if !hmac.Equal(mac, s.mac(string(m), parts[1], e)) || now.Unix() >= e {
+		return "", "", false
 	}
-	return string(m), true
+	return string(m), parts[1], true
 }
 
 // account is the signed-in member, as the pages show it.
@@ -143,18 +173,19 @@ type account struct {
 }
 
 // account is the request's signed-in member, or nil: a session whose
-// member the current charter no longer lists has ended.
+// member the current charter no longer lists, or whose key is no longer
+// one of the member's, has ended.
 func (u *UI) account(r *http.Request, c *state.Charter) *account {
 	ck, err := r.Cookie(SessionCookie)
 	if err != nil || c == nil {
 		return nil
 	}
-	id, ok := u.sessions.member(u.cfg.Now(), ck.Value)
+	id, keyid, ok := u.sessions.member(u.cfg.Now(), ck.Value)
 	if !ok {
 		return nil
 	}
 	m := c.Member(id)
-	if m == nil {
+	if m == nil || keyByID(m, keyid) == nil {
 		return nil
 	}
 	return &account{ID: m.ID, Name: m.Name, Role: m.Role, Party: m.Party}
@@ -234,47 +265,52 @@ func (u *UI) signInChallenge(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusForbidden, fmt.Sprintf("%s is not a member of the mechanism's current charter", req.Member))
 		return
 	}
-	now := u.cfg.Now()
-	nonce, text, err := u.sessions.issue(now, u.cfg.Mechanism.Origin(), r.Host, req.Member)
-	if err != nil {
-		jsonError(w, http.StatusServiceUnavailable, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, ChallengeResponse{Nonce: nonce, Text: text, Expires: now.Add(challengeTTL).UTC()})
+	expires := u.cfg.Now().Add(challengeTTL).Truncate(time.Second)
+	nonce, text := u.sessions.issue(expires, u.cfg.Mechanism.Origin(), r.Host, req.Member)
+	writeJSON(w, http.StatusOK, ChallengeResponse{Nonce: nonce, Text: text, Expires: expires.UTC()})
 }
 
 // errSignIn is why a sign-in is refused.
 var errSignIn = errors.New("sign-in refused")
 
 // checkSignIn checks an answer to a challenge against the current
-// charter: the challenge is this site's, unused, unexpired and for this
-// member; the key is one of the member's; the signature verifies.
+// charter: the challenge is this site's, for this member and unexpired;
+// the key is one of the member's; the signature verifies; and only then,
+// the nonce has not been used. A wrong answer uses up nothing, so that
+// no one but the member can fill the table of used nonces.
 func (u *UI) checkSignIn(r *http.Request, c *state.Charter, req *SignInRequest) (*truce.Member, error) {
-	ch, ok := u.sessions.take(u.cfg.Now(), req.Nonce)
-	if !ok {
-		return nil, fmt.Errorf("%w: the challenge is unknown, used or expired: ask for a new one", errSignIn)
-	}
-	if ch.member != req.Member || ch.text != ChallengeText(u.cfg.Mechanism.Origin(), r.Host, req.Member, req.Nonce) {
-		return nil, fmt.Errorf("%w: the challenge was for another member or site", errSignIn)
+	now := u.cfg.Now()
+	origin := u.cfg.Mechanism.Origin()
+	expires, err := u.sessions.check(now, origin, r.Host, req.Member, req.Nonce)
+	if err != nil {
+		return nil, err
 	}
 	m := c.Member(req.Member)
 	if m == nil {
 		return nil, fmt.Errorf("%w: %s is not a member of the current charter", errSignIn, req.Member)
 	}
-	var pub ed25519.PublicKey
-	for _, k := range m.Keys {
-		if p, err := truce.ParsePublicKey(k); err == nil && truce.KeyID(p) == req.KeyID {
-			pub = p
-		}
-	}
+	pub := keyByID(m, req.KeyID)
 	if pub == nil {
 		return nil, fmt.Errorf("%w: key %s is not a key of %s in the current charter", errSignIn, shortID(req.KeyID), req.Member)
 	}
 	sig, err := base64.StdEncoding.DecodeString(req.Signature)
-	if err != nil || !ed25519.Verify(pub, []byte(ch.text), sig) {
+	if err != nil || !ed25519.Verify(pub, []byte(ChallengeText(origin, r.Host, req.Member, req.Nonce)), sig) {
 		return nil, fmt.Errorf("%w: the signature does not verify with %s's key %s", errSignIn, req.Member, shortID(req.KeyID))
 	}
+	if !u.sessions.use(now, req.Nonce, expires) {
+		return nil, fmt.Errorf("%w: the challenge was used already: ask for a new one", errSignIn)
+	}
 	return m, nil
+}
+
+// keyByID is the member's public key with keyid, or nil.
+func keyByID(m *truce.Member, keyid string) ed25519.PublicKey {
+	for _, k := range m.Keys {
+		if p, err := truce.ParsePublicKey(k); err == nil && truce.KeyID(p) == keyid {
+			return p
+		}
+	}
+	return nil
 }
 
 func shortID(s string) string {
@@ -307,8 +343,8 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	expires := u.cfg.Now().Add(sessionTTL)
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: u.sessions.cookieValue(m.ID, expires), Path: "/",
-		MaxAge: int(sessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		Name: SessionCookie, Value: u.sessions.cookieValue(m.ID, req.KeyID, expires), Path: "/",
+		MaxAge: int(sessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: u.secure(r),
 	})
 	writeJSON(w, http.StatusOK, map[string]string{"member": m.ID, "name": m.Name, "role": m.Role})
 }
@@ -319,6 +355,13 @@ func (u *UI) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: u.secure(r)})
 	http.Redirect(w, r, "/signin?out=1", http.StatusSeeOther)
+}
+
+// secure says whether the session cookie is Secure: when the request
+// came over TLS, or always with Config.SecureCookies (behind a proxy that
+// terminates TLS, where every request reaches us as plain HTTP).
+func (u *UI) secure(r *http.Request) bool {
+	return r.TLS != nil || u.cfg.SecureCookies
 }

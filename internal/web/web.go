@@ -60,6 +60,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for the ages the pages show; default time.Now.
 	Now func() time.Time
+	// SecureCookies marks the session cookie Secure on every response,
+	// for a server behind a proxy that terminates TLS. By default
+	// (false) it is Secure only when the request itself came over TLS,
+	// so that plain HTTP on loopback works.
+	SecureCookies bool
 }
 
 // UI is the web UI's handler.

@@ -188,12 +188,22 @@ function statementForm(form) {
   // the one uploaded, whatever the input holds by then.
   let hashed = null;
 
-  if ("evidence" in form.dataset) {
-    // Another file makes the statement under review stale, and the name
-    // and media type filled in from the last file wrong.
-    $("#f-file", form).addEventListener("change", () => {
+  // Any edit after review makes the statement shown stale: take it away,
+  // so that only a statement on show can be signed, and a new review
+  // shows the edit.
+  const stale = () => {
+    if (!busy) {
       review.hidden = true;
       prepared = null;
+    }
+  };
+  form.addEventListener("input", stale);
+  form.addEventListener("change", stale);
+
+  if ("evidence" in form.dataset) {
+    // Another file makes the name and media type filled in from the last
+    // file wrong.
+    $("#f-file", form).addEventListener("change", () => {
       for (const id of ["#f-name", "#f-media"]) {
         const e = $(id, form);
         if ("filled" in e.dataset && e.value === e.dataset.filled) {
@@ -246,7 +256,7 @@ function statementForm(form) {
         nodes.push(el("p", {}, msg("uploading")));
         showResult(nodes);
         nodes.pop();
-        nodes.push(await upload(hashed, prepared.body.sha256));
+        nodes.push(await uploadWithRetry(hashed, prepared.body.sha256));
       }
       showResult(nodes);
       prepared = null;
@@ -301,6 +311,28 @@ async function hashEvidence(form) {
   fill("#f-name", file.name);
   fill("#f-media", file.type || "application/octet-stream");
   return file;
+}
+
+// uploadWithRetry uploads the file, and when that fails offers a button
+// that tries the upload alone again: the evidence.add is logged already,
+// and PUT /v1/evidence/{sha256} takes the file for a logged hash.
+async function uploadWithRetry(file, sha256) {
+  const box = el("div", { class: "upload" });
+  const attempt = async () => {
+    box.replaceChildren(el("p", {}, msg("uploading")));
+    const out = await upload(file, sha256);
+    box.replaceChildren(out);
+    if (out.classList.contains("error")) {
+      const retry = el("button", { type: "button", class: "retry-upload" }, msg("retry_upload"));
+      retry.addEventListener("click", () => {
+        retry.disabled = true;
+        attempt();
+      });
+      box.append(el("div", { class: "buttons" }, retry));
+    }
+  };
+  await attempt();
+  return box;
 }
 
 async function upload(file, sha256) {
@@ -389,9 +421,9 @@ function signInForm(form) {
       }
       const member = k.memberId;
       const ch = await postJSON("/signin/challenge", { member });
-      const signature = await sign.signChallenge(ch.text);
+      const signature = await sign.signChallenge(ch.text, ch.nonce);
       await postJSON("/signin", { member, keyid: k.keyid, nonce: ch.nonce, signature });
-      location.assign(form.dataset.next || "/member");
+      location.assign(sameSite(form.dataset.next));
     } catch (e) {
       status.textContent = msg("signin_failed") + " " + e.message;
       status.hidden = false;
@@ -414,6 +446,20 @@ function signInForm(form) {
     $("#stored").hidden = true;
     showError(form, msg("forgotten"));
   });
+}
+
+// sameSite is next when it is a URL on this site, /member otherwise: the
+// server checks it too, and this is the last word before navigating.
+function sameSite(next) {
+  try {
+    const u = new URL(next || "/member", location.origin);
+    if (u.origin === location.origin) {
+      return u.pathname + u.search + u.hash;
+    }
+  } catch {
+    // Not a URL: go home.
+  }
+  return "/member";
 }
 
 async function postJSON(path, body) {

@@ -3,8 +3,10 @@
 // A member imports once the private key file that `truce keygen` or
 // `truce demo` wrote (PEM PKCS#8 Ed25519). The key is kept in IndexedDB
 // as a non-extractable WebCrypto key: pages can sign with it, but no
-// script, this one included, can read it back, and it never reaches the
-// server. Statements are signed as DSSE v1 envelopes exactly as truce's
+// script can read it back from there, and it never reaches the server.
+// While importing, importMemberKey briefly holds an extractable copy
+// (and its JWK) to read the public key, then drops it and zeroes the
+// private bytes it can reach. Statements are signed as DSSE v1 envelopes exactly as truce's
 // Go code writes them (see dsse.go and /work/shared/SPEC.md).
 //
 // Plain JavaScript, no dependencies, loaded as a module:
@@ -55,8 +57,11 @@ export async function importMemberKey(pemText, memberId) {
       throw new Error("the key file is not an Ed25519 key (make one with truce keygen): " + e.message);
     }
     const jwk = await crypto.subtle.exportKey("jwk", tmp);
-    delete jwk.d;
     tmp = null;
+    // A JS string cannot be zeroed: overwrite and drop the reference so
+    // that the private part does not outlive this call.
+    jwk.d = "";
+    delete jwk.d;
     publicKey = fromBase64url(jwk.x);
     key = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
   } finally {
@@ -212,11 +217,48 @@ export function fieldOf(message) {
   return inner && inner[1] !== "body" ? inner[1] : "";
 }
 
-// signChallenge signs UTF-8 text with the stored key (to sign in) and
-// gives the standard base64 of the 64-byte Ed25519 signature.
-export async function signChallenge(text) {
+// CHALLENGE_PREFIX is the first line of every sign-in challenge.
+export const CHALLENGE_PREFIX = "truce sign-in v1";
+
+// signChallenge signs a sign-in challenge with the stored key and gives
+// the standard base64 of the 64-byte Ed25519 signature. It signs nothing
+// but a challenge for this mechanism, this site and the stored key's
+// member: exactly the five lines
+//
+//   truce sign-in v1
+//   mechanism: <the log's origin, from GET /v1/log>
+//   site: <location.host>
+//   member: <the stored key's member>
+//   nonce: <hex digits>
+//
+// each ending in a newline, so that a tampered answer cannot get a DSSE
+// PAE, another site's challenge or anything else signed. When nonce is
+// given, the challenge's must be it.
+export async function signChallenge(text, nonce) {
   const k = await requireKey();
+  const origin = (await getJSON("/v1/log")).origin;
+  checkChallenge(String(text), origin, location.host, k.memberId, nonce);
   return toBase64(await sign(k.key, new TextEncoder().encode(text)));
+}
+
+// checkChallenge throws unless text is the sign-in challenge for origin,
+// host and member (and nonce, when given).
+export function checkChallenge(text, origin, host, member, nonce) {
+  const lines = text.split("\n");
+  const want = [CHALLENGE_PREFIX, "mechanism: " + origin, "site: " + host, "member: " + member];
+  const bad = (why) => new Error("refusing to sign the server's sign-in challenge: " + why);
+  if (lines.length !== 6 || lines[5] !== "") {
+    throw bad("it is not the five lines of a truce sign-in challenge");
+  }
+  for (let i = 0; i < want.length; i++) {
+    if (lines[i] !== want[i]) {
+      throw bad("line " + (i + 1) + " is " + JSON.stringify(lines[i]) + ", want " + JSON.stringify(want[i]));
+    }
+  }
+  const n = /^nonce: ([0-9a-f]{32,256})$/.exec(lines[4]);
+  if (!n || (nonce !== undefined && n[1] !== nonce)) {
+    throw bad("line 5 is " + JSON.stringify(lines[4]) + ", want the challenge's nonce");
+  }
 }
 
 // sha256File gives {sha256, size} of a File or Blob: the lowercase hex

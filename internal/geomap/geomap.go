@@ -37,7 +37,8 @@ type Point struct {
 	// Class is added to the circle's "pt" class, for example "st-decided".
 	Class string
 	// Href, if not empty, makes the point a link. It must be a relative
-	// URL or an http or https URL.
+	// URL or an http or https URL that parses; Render skips a point whose
+	// Href is anything else.
 	Href string
 	// Title is the point's accessible label, drawn as its <title>.
 	Title string
@@ -103,9 +104,18 @@ func inBox(lat, lon float64) bool {
 	return lat >= latSouth && lat <= latNorth && lon >= lonWest && lon <= lonEast
 }
 
-// Render writes the map with points as one <svg> element. Points outside
-// the map's box are skipped. The SVG has a fixed viewBox and width 100%,
-// so it scales to its container.
+// Drawn reports whether Render draws p: it lies in the map's box, and
+// its Href is empty or a relative or http(s) URL.
+func (p Point) Drawn() bool {
+	return inBox(p.Lat, p.Lon) && (p.Href == "" || safeHref(p.Href))
+}
+
+// Render writes the map with points as one <svg> element. It skips, and
+// reports nothing about, the points that are not Drawn: those outside the
+// map's box, and those whose Href does not parse or has another scheme
+// (javascript:, data:), so that one bad point cannot take the whole map
+// down. The SVG has a fixed viewBox and width 100%, so it scales to its
+// container.
 //
 // Its classes, for the page's CSS:
 //
@@ -117,11 +127,6 @@ func inBox(lat, lon float64) bool {
 //	circle.pt          a point, with the point's Class
 //	text.attribution   the data's attribution
 func Render(w io.Writer, points []Point, opt Options) error {
-	for i, p := range points {
-		if p.Href != "" && !safeHref(p.Href) {
-			return fmt.Errorf("geomap: point %d: href %q is neither relative nor http(s)", i, p.Href)
-		}
-	}
 	b := bufio.NewWriter(w)
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" class="geomap" viewBox="0 0 %d %d" width="100%%" role="img"`, viewWidth, viewHeight)
 	if opt.RTL {
@@ -156,7 +161,7 @@ func Render(w io.Writer, points []Point, opt Options) error {
 	}
 	b.WriteString(`<g class="points" stroke="#fff" stroke-width="1">` + "\n")
 	for _, p := range points {
-		if !inBox(p.Lat, p.Lon) {
+		if !p.Drawn() {
 			continue
 		}
 		x, y := Project(p.Lat, p.Lon)

@@ -311,11 +311,30 @@ func TestEscaping(t *testing.T) {
 	}
 }
 
+// TestUnsafeHref: a point linking to another scheme, or with an href
+// that does not parse, is skipped; the rest of the map is drawn.
 func TestUnsafeHref(t *testing.T) {
-	for _, href := range []string{"javascript:alert(1)", "data:text/html,x", "JavaScript:x"} {
-		if err := Render(io.Discard, []Point{{Lat: 31.6, Lon: 65.7, Href: href}}, Options{}); err == nil {
-			t.Errorf("Render with href %q: no error", href)
+	for _, href := range []string{"javascript:alert(1)", "data:text/html,x", "JavaScript:x", "/incidents/bad%zz", "http://[::1"} {
+		good := Point{Lat: 33, Lon: 66, Href: "/incidents/good", Class: "good"}
+		bad := Point{Lat: 31.6, Lon: 65.7, Href: href, Class: "bad"}
+		if bad.Drawn() {
+			t.Errorf("Point with href %q: Drawn() = true, want false", href)
 		}
+		var b strings.Builder
+		if err := Render(&b, []Point{bad, good}, Options{}); err != nil {
+			t.Errorf("Render with href %q: %v", href, err)
+			continue
+		}
+		if strings.Contains(b.String(), "pt bad") || !strings.Contains(b.String(), `<a href="/incidents/good"><circle class="pt good"`) {
+			t.Errorf("Render with href %q: want only the good point, got %s", href, b.String()[strings.Index(b.String(), `<g class="points"`):])
+		}
+		wellFormed(t, b.String())
+	}
+	if p := (Point{Lat: 50, Lon: 66}); p.Drawn() {
+		t.Errorf("a point outside the box: Drawn() = true, want false")
+	}
+	if p := (Point{Lat: 33, Lon: 66, Href: "https://example.org/x"}); !p.Drawn() {
+		t.Errorf("a point with an https href: Drawn() = false, want true")
 	}
 }
 

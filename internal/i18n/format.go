@@ -33,25 +33,30 @@ func (l *Locale) digits(s string) string {
 	}, s)
 }
 
-// Date formats the calendar date of t, in t's location, in the Gregorian
-// calendar: "7 November 2025", "7 Kasım 2025", "۷ نومبر ۲۰۲۵". The month
-// names (month.gregorian.1 … 12) and the order (date.gregorian) come from
-// the message files.
+// Date formats the calendar date of t in UTC, whatever t's location, in
+// the Gregorian calendar: "7 November 2025", "7 Kasım 2025", "۷ نومبر
+// ۲۰۲۵". The month names (month.gregorian.1 … 12) and the order
+// (date.gregorian) come from the message files.
+//
+// Every date this package formats (Date, SolarHijri, DateTime) is the
+// day in UTC, the zone of the log's clock, so that the two calendars and
+// a page's datetime attributes always name the same day.
 func (l *Locale) Date(t time.Time) string {
-	y, m, d := t.Date()
+	y, m, d := t.UTC().Date()
 	return l.T("date.gregorian",
 		"day", l.digits(strconv.Itoa(d)),
 		"month", l.T("month.gregorian."+strconv.Itoa(int(m))),
 		"year", l.digits(strconv.Itoa(y)))
 }
 
-// SolarHijri formats the calendar date of t, in t's location, in the Solar
+// SolarHijri formats the calendar date of t in UTC, like Date, in the Solar
 // Hijri calendar, Afghanistan's official one: "16 Aqrab 1404" in English,
 // "۱۶ عقرب ۱۴۰۴" in Dari. The month names (month.solar.1 … 12: the Afghan
 // names Hamal … Hut, in Pashto Wray … Kab) and the order (date.solar) come
 // from the message files. For a date outside the years the calendar's
 // leap-year table covers (Gregorian years 560 to 3798), it returns Date(t).
 func (l *Locale) SolarHijri(t time.Time) string {
+	t = t.UTC()
 	y, m, d, err := ToSolarHijri(t)
 	if err != nil {
 		return l.Date(t)

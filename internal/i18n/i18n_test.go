@@ -442,14 +442,29 @@ func TestDateMonths(t *testing.T) {
 	if got, want := en.SolarHijri(date(4000, time.January, 2)), "2 January 4000"; got != want {
 		t.Errorf("en.SolarHijri(4000-01-02) = %q, want %q", got, want)
 	}
-	// Date keeps t's location; DateTime converts to UTC.
-	kabul := time.FixedZone("AFT", 4*3600+1800)
-	late := time.Date(2025, time.November, 7, 23, 0, 0, 0, time.UTC).In(kabul)
-	if got, want := en.Date(late), "8 November 2025"; got != want {
-		t.Errorf("en.Date(Kabul) = %q, want %q", got, want)
-	}
-	if got, want := en.DateTime(late), "7 November 2025, 23:00 UTC"; got != want {
-		t.Errorf("en.DateTime(Kabul) = %q, want %q", got, want)
+	// Every date is the day in UTC, whatever t's location, in both
+	// calendars and in DateTime alike.
+	for _, tc := range []struct {
+		t                     string
+		date, solar, dateTime string
+	}{
+		{"2025-11-07T23:00:00+04:30", "7 November 2025", "16 Aqrab 1404", "7 November 2025, 18:30 UTC"},
+		{"2025-11-08T01:00:00+04:30", "7 November 2025", "16 Aqrab 1404", "7 November 2025, 20:30 UTC"},
+		{"2025-03-20T23:30:00-01:00", "21 March 2025", "1 Hamal 1404", "21 March 2025, 00:30 UTC"},
+	} {
+		tm, err := time.Parse(time.RFC3339, tc.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := en.Date(tm); got != tc.date {
+			t.Errorf("en.Date(%s) = %q, want %q", tc.t, got, tc.date)
+		}
+		if got := en.SolarHijri(tm); got != tc.solar {
+			t.Errorf("en.SolarHijri(%s) = %q, want %q", tc.t, got, tc.solar)
+		}
+		if got := en.DateTime(tm); got != tc.dateTime {
+			t.Errorf("en.DateTime(%s) = %q, want %q", tc.t, got, tc.dateTime)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/truce-mechanism/truce"
@@ -66,18 +67,91 @@ type finding struct {
 	Severity        string
 	DecidedAt       uint64
 	Dissent         int
+	// Published is whether a witnessed checkpoint publishes the finding,
+	// as the subject's page says; set per request, from the log.
+	Published bool
 }
 
-type overviewData struct {
+// overviewCore is what the overview computes from every subject: the
+// same in every language, so it is cached until the projection changes
+// (see cache).
+type overviewCore struct {
 	Counts               []statusCount
 	Incidents, Actions   int
 	Compliance           *state.Compliance
-	Chart                template.HTML
 	Findings             []finding
-	Log                  logHealth
 	AccessDenials        int
 	ConfirmedViolations  int
 	UnattributedViolated int
+	// weeks counts incidents by the Monday of their week and status,
+	// from first to last; last is no later than the log clock's week.
+	weeks       map[time.Time]map[string]int
+	first, last time.Time
+	// Later is how many incidents are dated after the log clock's week,
+	// which the chart leaves out rather than stretch to a far future.
+	Later int
+}
+
+type overviewData struct {
+	*overviewCore
+	Chart    template.HTML
+	Findings []finding
+	Log      logHealth
+}
+
+// cache is a single value computed from the projection, kept until the
+// projection applies another entry (its Progress changes) or a request
+// asks for another key (the map's filter). A request that finds the
+// value stale computes it again under the lock, so concurrent requests
+// compute it once.
+type cache[T any] struct {
+	mu  sync.Mutex
+	ok  bool
+	at  uint64
+	key string
+	v   T
+	// computed counts the computations, for the tests.
+	computed int
+}
+
+// get is the value for the projection at next and key, computing it if
+// the cached one is for another.
+func (c *cache[T]) get(next uint64, key string, compute func() (T, error)) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && c.at == next && c.key == key {
+		return c.v, nil
+	}
+	v, err := compute()
+	if err != nil {
+		return v, err
+	}
+	c.v, c.at, c.key, c.ok = v, next, key, true
+	c.computed++
+	return v, nil
+}
+
+// caches are the UI's cached values: the overview's tallies and the
+// map's points, each of which reads every subject.
+type caches struct {
+	overview cache[*overviewCore]
+	points   cache[[]mapPoint]
+}
+
+// progress is the projection's next log index, which keys the caches,
+// and its clock. It is the store's own, not Mechanism.Next: the
+// mechanism applies an entry to its state before the store saves it, so
+// a value computed from the store under Next could be a stale one kept
+// under the new index.
+func (u *UI) progress(ctx context.Context) (uint64, time.Time, error) {
+	next, clock, err := u.cfg.Store.Progress(ctx)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("cannot read the projection's progress: %w", err)
+	}
+	if clock.IsZero() {
+		clock = u.cfg.Now()
+	}
+	return next, clock, nil
 }
 
 // docQuestions is the part of a subject's document the overview reads.
@@ -89,13 +163,56 @@ type docQuestions struct {
 const chartWeeks = 26
 
 func (u *UI) overviewData(ctx context.Context, l *i18n.Locale) (*overviewData, error) {
-	d := &overviewData{}
+	next, clock, err := u.progress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	core, err := u.caches.overview.get(next, "", func() (*overviewCore, error) { return u.overviewCore(ctx, clock) })
+	if err != nil {
+		return nil, err
+	}
+	d := &overviewData{overviewCore: core, Log: u.logHealth(ctx)}
+	// The cached findings are shared: each request marks its own copy.
+	d.Findings = append([]finding(nil), core.Findings...)
+	for i := range d.Findings {
+		d.Findings[i].Published = d.Findings[i].DecidedAt < d.Log.Size && d.Log.Witnessed
+	}
+	if first, last := core.first, core.last; !first.IsZero() {
+		var labels []string
+		series := make([]chart.Series, len(statuses))
+		for i, s := range statuses {
+			series[i] = chart.Series{Label: l.T("status." + s), Class: "status-" + s}
+		}
+		for w := first; !w.After(last); w = w.AddDate(0, 0, 7) {
+			labels = append(labels, dayMonth(l, w))
+			for i, s := range statuses {
+				series[i].Values = append(series[i].Values, core.weeks[w][s])
+			}
+		}
+		var b bytes.Buffer
+		err := chart.WeeklyBars(&b, series, chart.Options{
+			Title: l.T("overview.chart.title"), XLabels: labels, YLabel: l.T("overview.chart.y"),
+			RTL: l.Dir == "rtl", Number: l.N,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cannot draw the chart: %w", err)
+		}
+		d.Chart = template.HTML(b.String())
+	}
+	return d, nil
+}
+
+// overviewCore reads every subject for the overview, with the chart
+// ending no later than the week of clock, the log's.
+func (u *UI) overviewCore(ctx context.Context, clock time.Time) (*overviewCore, error) {
+	d := &overviewCore{}
 	counts := map[string]*statusCount{}
 	for _, s := range statuses {
 		counts[s] = &statusCount{Status: s}
 	}
 	weeks := map[time.Time]map[string]int{}
 	var first, last time.Time
+	end := weekOf(clock)
 	err := u.cfg.Store.AllSubjects(ctx, func(row *store.Subject) error {
 		c := counts[row.Status]
 		if c == nil {
@@ -107,8 +224,11 @@ func (u *UI) overviewData(ctx context.Context, l *i18n.Locale) (*overviewData, e
 		} else {
 			c.Incidents++
 			d.Incidents++
-			if !row.When.IsZero() {
-				w := weekOf(row.When)
+			switch w := weekOf(row.When); {
+			case row.When.IsZero():
+			case w.After(end):
+				d.Later++
+			default:
 				if weeks[w] == nil {
 					weeks[w] = map[string]int{}
 				}
@@ -168,28 +288,8 @@ func (u *UI) overviewData(ctx context.Context, l *i18n.Locale) (*overviewData, e
 		if n := int(last.Sub(first)/(7*24*time.Hour)) + 1; n > chartWeeks {
 			first = last.AddDate(0, 0, -7*(chartWeeks-1))
 		}
-		var labels []string
-		series := make([]chart.Series, len(statuses))
-		for i, s := range statuses {
-			series[i] = chart.Series{Label: l.T("status." + s), Class: "status-" + s}
-		}
-		for w := first; !w.After(last); w = w.AddDate(0, 0, 7) {
-			labels = append(labels, dayMonth(l, w))
-			for i, s := range statuses {
-				series[i].Values = append(series[i].Values, weeks[w][s])
-			}
-		}
-		var b bytes.Buffer
-		err := chart.WeeklyBars(&b, series, chart.Options{
-			Title: l.T("overview.chart.title"), XLabels: labels, YLabel: l.T("overview.chart.y"),
-			RTL: l.Dir == "rtl", Number: l.N,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("cannot draw the chart: %w", err)
-		}
-		d.Chart = template.HTML(b.String())
 	}
-	d.Log = u.logHealth(ctx)
+	d.weeks, d.first, d.last = weeks, first, last
 	return d, nil
 }
 
@@ -342,6 +442,48 @@ type mapData struct {
 	Attribution string
 }
 
+// mapPoint is an incident as the map draws it, before it is put in
+// the reader's language.
+type mapPoint struct {
+	id, status, place, eventType string
+	when                         time.Time
+	lat, lon                     float64
+}
+
+// mapPoints are the first mapLimit incidents that f selects and the map
+// can draw: those with a location inside its box.
+func (u *UI) mapPoints(ctx context.Context, f store.Filter) ([]mapPoint, error) {
+	f.Limit = 1000
+	var points []mapPoint
+	for {
+		rows, next, err := u.cfg.Store.Subjects(ctx, store.KindIncident, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			var doc docLocation
+			if err := json.Unmarshal(row.Doc, &doc); err != nil {
+				return nil, fmt.Errorf("cannot read subject %s: %w", row.ID, err)
+			}
+			loc := doc.Statement.Body.Location
+			if loc == nil || loc.Lat == nil || loc.Lon == nil {
+				continue
+			}
+			p := mapPoint{id: row.ID, status: row.Status, place: loc.Place, eventType: row.EventType, when: row.When, lat: *loc.Lat, lon: *loc.Lon}
+			if !(geomap.Point{Lat: p.lat, Lon: p.lon, Href: subjectURL(store.KindIncident, p.id)}).Drawn() {
+				continue
+			}
+			if points = append(points, p); len(points) == mapLimit {
+				return points, nil
+			}
+		}
+		if next == "" {
+			return points, nil
+		}
+		f.Cursor = next
+	}
+}
+
 // docLocation is the part of a subject's document the map reads.
 type docLocation struct {
 	Statement struct {
@@ -361,31 +503,22 @@ func (u *UI) mapData(ctx context.Context, q url.Values, l *i18n.Locale, c *state
 		d.Error = err.Error()
 		return d, errBadFilter
 	}
-	f.Cursor, f.Limit = "", 1000
-	var points []geomap.Point
-	for len(points) < mapLimit {
-		rows, next, err := u.cfg.Store.Subjects(ctx, store.KindIncident, f)
-		if err != nil {
-			return nil, err
+	f.Cursor, f.Limit = "", 0
+	next, _, err := u.progress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s|%s|%q|%q|%q|%q", f.From.UTC().Format(time.RFC3339Nano), f.To.UTC().Format(time.RFC3339Nano), f.Place, f.EventType, f.Party, f.Status)
+	found, err := u.caches.points.get(next, key, func() ([]mapPoint, error) { return u.mapPoints(ctx, f) })
+	if err != nil {
+		return nil, err
+	}
+	points := make([]geomap.Point, len(found))
+	for i, p := range found {
+		points[i] = geomap.Point{
+			Lat: p.lat, Lon: p.lon, Class: "status-" + p.status, Href: subjectURL(store.KindIncident, p.id),
+			Title: fmt.Sprintf("%s, %s: %s (%s)", p.place, l.Date(p.when), p.eventType, l.T("status."+p.status)),
 		}
-		for _, row := range rows {
-			var doc docLocation
-			if err := json.Unmarshal(row.Doc, &doc); err != nil {
-				return nil, fmt.Errorf("cannot read subject %s: %w", row.ID, err)
-			}
-			loc := doc.Statement.Body.Location
-			if loc == nil || loc.Lat == nil || loc.Lon == nil {
-				continue
-			}
-			points = append(points, geomap.Point{
-				Lat: *loc.Lat, Lon: *loc.Lon, Class: "status-" + row.Status, Href: "/incidents/" + row.ID,
-				Title: fmt.Sprintf("%s, %s: %s (%s)", loc.Place, l.Date(row.When), row.EventType, l.T("status."+row.Status)),
-			})
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
 	}
 	d.Count = len(points)
 	labels := map[string]string{}
@@ -425,6 +558,13 @@ type subjectData struct {
 	Log       api.LogInfo
 	// WindowOpen is set while the reply window is open.
 	WindowOpen bool
+	// Window is the reply window's state in words: "open", "due" (its
+	// deadline has passed but no entry logged since has closed it: the
+	// next one will), "early" (every interested party replied before the
+	// deadline) or "closed" (at the deadline).
+	Window string
+	// ClosedAt is when an early window closed: the last reply's time.
+	ClosedAt time.Time
 }
 
 func (u *UI) subjectData(ctx context.Context, kind, id string) (*subjectData, error) {
@@ -441,6 +581,19 @@ func (u *UI) subjectData(ctx context.Context, kind, id string) (*subjectData, er
 		return nil, fmt.Errorf("cannot read the report of %s: %w", id, err)
 	}
 	d := &subjectData{Kind: kind, Subject: sub, Status: row.Status, Statement: st, WindowOpen: sub.WindowClosedAt == nil}
+	switch {
+	case sub.WindowClosedAt == nil && u.cfg.Now().After(sub.Deadline):
+		d.Window = "due"
+	case sub.WindowClosedAt == nil:
+		d.Window = "open"
+	default:
+		d.Window = "closed"
+		for _, r := range sub.Replies {
+			if r.Index == *sub.WindowClosedAt && !r.Late {
+				d.Window, d.ClosedAt = "early", r.Received
+			}
+		}
+	}
 	d.Incident, _ = body.(*truce.IncidentReport)
 	d.Action, _ = body.(*truce.ActionReport)
 	d.Log = api.ReadLogInfo(ctx, u.cfg.Mechanism, u.cfg.Log, u.cfg.LogKey, u.cfg.Logger)

@@ -34,13 +34,14 @@ type page struct {
 	Account *account
 	Data    any
 
-	query url.Values
+	query       url.Values
+	escapedPath string
 }
 
 func (u *UI) page(r *http.Request, data any) *page {
 	p := &page{
 		L: u.cfg.Catalog.Negotiate(r), Locales: u.cfg.Catalog.Locales(), Path: r.URL.Path,
-		CSS: u.css, Origin: u.cfg.Mechanism.Origin(), Data: data, query: r.URL.Query(),
+		CSS: u.css, Origin: u.cfg.Mechanism.Origin(), Data: data, query: r.URL.Query(), escapedPath: r.URL.EscapedPath(),
 	}
 	if c, err := u.latestCharter(r.Context()); err == nil && c != nil {
 		p.Charter = c
@@ -64,14 +65,17 @@ func (u *UI) latestCharter(ctx context.Context) (*state.Charter, error) {
 }
 
 // LangURL is this page in another language: the same path and query,
-// with lang set (which also sets the lang cookie).
+// with lang set (which also sets the lang cookie). The path is the
+// request's escaped one with a single leading slash: one rebuilt from the
+// decoded path could leave the site (/%2Fevil.com/x would link to
+// //evil.com/x).
 func (p *page) LangURL(tag string) string {
 	q := url.Values{}
 	for k, v := range p.query {
 		q[k] = v
 	}
 	q.Set("lang", tag)
-	return p.Path + "?" + q.Encode()
+	return "/" + strings.TrimLeft(p.escapedPath, "/") + "?" + q.Encode()
 }
 
 // Current is "page" for the navigation link to section, the value of
@@ -246,7 +250,16 @@ var funcs = template.FuncMap{
 		}
 		return truce.KeyID(pub)
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":        func(a, b int) int { return a + b },
+	"subjectURL": subjectURL,
+}
+
+// subjectURL is the page of the subject of kind ("incident", "action")
+// with id. An id is any string its author chose (up to 128 characters),
+// so it is escaped as one path segment: bad%zz/q?x#y would otherwise be
+// a broken escape, another path, a query and a fragment.
+func subjectURL(kind, id string) string {
+	return "/" + kind + "s/" + url.PathEscape(id)
 }
 
 // Index links a log index to its entry and its receipt.

@@ -4,14 +4,17 @@
 // The public pages need no sign-in: the overview, the map, the lists of
 // incidents and actions and each one's record, compliance and the
 // charter. Every page is html/template over templates/*.html with one
-// stylesheet from static/ and no script, under a strict
-// Content-Security-Policy; forms are GET forms that work without
-// JavaScript. Maps and charts are SVG drawn on the server (geomap, chart).
+// stylesheet from static/, under a strict Content-Security-Policy. The
+// public pages load no script: their filters are GET forms, and the only
+// other form on them is sign-out's POST, which needs no JavaScript
+// either. Maps and charts are SVG drawn on the server (geomap, chart).
+// The overview's tallies and the map's points, which read every subject,
+// are computed once per change of the projection (data.go).
 //
 // Member pages (member.go, signin.go) add sign-in with the member's own
-// key and the forms that make statements; only they load a script
+// key and the forms that make statements; they load a script
 // (static/member.js, which imports static/sign.js), and every statement
-// is signed in the member's browser.
+// is signed in the member's browser and posted by it.
 package web
 
 import (
@@ -79,6 +82,8 @@ type UI struct {
 	cssBody []byte
 	// sessions signs session cookies and keeps sign-in challenges.
 	sessions *sessions
+	// caches keep what the overview and the map read from every subject.
+	caches caches
 }
 
 // New returns the web UI. It panics if its own templates do not parse,
@@ -180,6 +185,14 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", p.L.HTMLLang)
 	w.Header().Set("Vary", "Accept-Language, Cookie")
+	// A member's page names them and holds their forms: no cache keeps
+	// it. A public page may be kept, but only used once revalidated,
+	// since every new entry changes it.
+	if p.Account != nil {
+		w.Header().Set("Cache-Control", "private, no-store")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }
@@ -189,6 +202,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	u.cfg.Logger.Error("page failed", "path", r.URL.Path, "err", err)
 	l := u.cfg.Catalog.Negotiate(r)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusInternalServerError)
 	fmt.Fprintln(w, l.T("error.internal"))
 }

@@ -44,7 +44,7 @@ var commands = []command{
 	{"keygen", "keygen --out FILE", "make a member key: writes the private key, prints the public key", runKeygen},
 	{"sign", "sign --key FILE [--out FILE] [FILE]", "sign a statement, or co-sign an envelope", runSign},
 	{"submit", "submit [--server URL] FILE...", "submit signed envelopes to a server", runSubmit},
-	{"serve", "serve --data DIR [--addr HOST:PORT]", "serve a mechanism", runServe},
+	{"serve", "serve --data DIR [--addr HOST:PORT] [--secure-cookies]", "serve a mechanism", runServe},
 	{"audit", "audit --server URL --log-key KEY [--follow --data DIR]", "fetch and verify the whole log, replay it, and compare with the server; --follow keeps at it", runAudit},
 	{"receipt", receiptUsage, "fetch a statement's receipt: a C2SP tlog-proof file that proves it is in the log", runReceipt},
 	{"verify-receipt", verifyReceiptUsage, "check receipts offline against the log key and the charter's witnesses and members", runVerifyReceipt},

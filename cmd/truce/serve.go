@@ -11,15 +11,16 @@ import (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := flags(e, "serve", "serve --data DIR [--addr HOST:PORT]")
+	fs := flags(e, "serve", "serve --data DIR [--addr HOST:PORT] [--secure-cookies]")
 	data := fs.String("data", "truce-data", "the mechanism's data folder")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
+	secure := fs.Bool("secure-cookies", false, "mark the web UI's session cookie Secure: for a server behind a proxy that terminates TLS")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	lessGC()
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	srv, err := server.Open(ctx, server.Config{Dir: *data, Logger: logger, Progress: progress(e, "catching up with the log")})
+	srv, err := server.Open(ctx, server.Config{Dir: *data, Logger: logger, Progress: progress(e, "catching up with the log"), SecureCookies: *secure})
 	if err != nil {
 		return noMechanismHint(err, *data)
 	}

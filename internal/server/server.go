@@ -141,6 +141,10 @@ type Config struct {
 	// HTTPClient sends checkpoints to the charter's witnesses;
 	// http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// SecureCookies marks the web UI's session cookie Secure even on
+	// plain HTTP requests: for a server behind a proxy that terminates
+	// TLS (web.Config.SecureCookies).
+	SecureCookies bool
 }
 
 // Server is a mechanism opened from its data folder.
@@ -216,7 +220,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	ui := web.New(web.Config{
 		Mechanism: s.Mechanism, Store: s.Store, Log: s.Ledger, LogKey: info.LogKey,
-		Catalog: catalog, Logger: cfg.Logger,
+		Catalog: catalog, Logger: cfg.Logger, SecureCookies: cfg.SecureCookies,
 	})
 	s.handler = api.New(api.Config{
 		Mechanism: s.Mechanism, Store: s.Store, Log: s.Ledger, Evidence: s.Evidence,

@@ -107,15 +107,27 @@ func New(cfg Config) http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
+	api := secured(mux)
 	if cfg.Web == nil {
-		return mux
+		return api
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if apiPath(r.URL.Path) {
-			mux.ServeHTTP(w, r)
+			api.ServeHTTP(w, r)
 			return
 		}
 		cfg.Web.ServeHTTP(w, r)
+	})
+}
+
+// secured adds to every API and log response the headers that keep a
+// browser from running or framing what they carry: JSON, tiles and
+// evidence files are data, never pages. (The web UI sets its own.)
+func secured(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
 	})
 }
 

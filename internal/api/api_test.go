@@ -293,6 +293,21 @@ func TestRejectedAfterLogging(t *testing.T) {
 }
 
 // TestNoCharter reads and writes a mechanism before its charter.
+// TestDataHeaders checks that what the API and the log serve cannot be
+// run or framed as a page by a browser.
+func TestDataHeaders(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/v1/log", "/v1/no-such", "/log/checkpoint", "/healthz", "/metrics"} {
+		r := f.raw("GET", path, nil)
+		if got := r.header.Get("Content-Security-Policy"); got != "default-src 'none'; frame-ancestors 'none'" {
+			t.Errorf("GET %s: Content-Security-Policy %q", path, got)
+		}
+		if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s: X-Content-Type-Options %q", path, got)
+		}
+	}
+}
+
 func TestNoCharter(t *testing.T) {
 	f := newFixture(t)
 	f.getError("/v1/charter", 404, "no charter yet")

@@ -116,6 +116,11 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("GET /compliance", u.compliance)
 	u.mux.HandleFunc("GET /charter", u.charter)
 	u.mux.HandleFunc("GET "+u.css, u.stylesheet)
+	// Browsers ask for an icon on every first visit; there is none.
+	u.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	u.memberRoutes()
 	u.mux.HandleFunc("/", u.notFound)
 }

@@ -252,6 +252,10 @@ var funcs = template.FuncMap{
 	},
 	"add":        func(a, b int) int { return a + b },
 	"subjectURL": subjectURL,
+	// isolate sets text of its own direction apart inside a sentence of
+	// another (an English title in a Pashto sentence), with Unicode's
+	// first-strong isolate, for where a <bdi> cannot go: inside a message.
+	"isolate": func(s string) string { return "\u2068" + s + "\u2069" },
 }
 
 // subjectURL is the page of the subject of kind ("incident", "action")

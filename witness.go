@@ -324,16 +324,7 @@ func (n *policyNode) String() string {
 // as C2SP signed-note asks; lines by keys the policy does not know are
 // ignored.
 func OpenCheckpoint(text []byte, logKey note.Verifier, p *WitnessPolicy) (*Checkpoint, error) {
-	var others []note.Verifier
-	var names []string
-	if p != nil {
-		for _, w := range p.witnesses {
-			if v, ok := p.verifiers[w.Name]; ok {
-				others = append(others, v)
-				names = append(names, w.Name)
-			}
-		}
-	}
+	names, others := p.verifierList()
 	cp, _, n, err := f_log.ParseCheckpoint(text, logKey.Name(), logKey, others...)
 	if err != nil {
 		var bad *note.InvalidSignatureError
@@ -347,9 +338,60 @@ func OpenCheckpoint(text []byte, logKey note.Verifier, p *WitnessPolicy) (*Check
 	if len(cp.Hash) != tlog.HashSize {
 		return nil, fmt.Errorf("%w: the root hash is %d bytes, not %d", ErrCheckpoint, len(cp.Hash), tlog.HashSize)
 	}
+	signed, err := cosigners(n.Sigs, names, others)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if t, ok := signed[name]; ok {
+			out.Cosignatures = append(out.Cosignatures, Cosignature{Witness: name, Time: t})
+		}
+	}
+	out.Witnessed = p.Satisfied(func(w string) bool { _, ok := signed[w]; return ok })
+	return out, nil
+}
+
+// SatisfiedBy reports whether the cosignatures on a signed checkpoint
+// meet the policy. Only the witnesses' signatures are checked, not the
+// log's: it is for the log itself, deciding whether to publish what it
+// has just signed. Anyone else opens a checkpoint with OpenCheckpoint.
+func (p *WitnessPolicy) SatisfiedBy(cp []byte) bool {
+	names, vs := p.verifierList()
+	var signed map[string]time.Time
+	n, err := note.Open(cp, note.VerifierList(vs...))
+	var none *note.UnverifiedNoteError
+	switch {
+	case err == nil:
+		if signed, err = cosigners(n.Sigs, names, vs); err != nil {
+			return false
+		}
+	case !errors.As(err, &none):
+		return false
+	}
+	return p.Satisfied(func(w string) bool { _, ok := signed[w]; return ok })
+}
+
+// verifierList lists the policy's witnesses that have a verifier, with
+// those verifiers, in the charter's order.
+func (p *WitnessPolicy) verifierList() (names []string, vs []note.Verifier) {
+	if p == nil {
+		return nil, nil
+	}
+	for _, w := range p.witnesses {
+		if v, ok := p.verifiers[w.Name]; ok {
+			names = append(names, w.Name)
+			vs = append(vs, v)
+		}
+	}
+	return names, vs
+}
+
+// cosigners maps each witness among names (with verifiers vs) whose
+// verified signature is among sigs to the time it says it cosigned.
+func cosigners(sigs []note.Signature, names []string, vs []note.Verifier) (map[string]time.Time, error) {
 	signed := map[string]time.Time{}
-	for _, s := range n.Sigs {
-		for i, v := range others {
+	for _, s := range sigs {
+		for i, v := range vs {
 			if s.Name == v.Name() && s.Hash == v.KeyHash() {
 				t, err := f_note.CoSigV1Timestamp(s)
 				if err != nil {
@@ -359,13 +401,7 @@ func OpenCheckpoint(text []byte, logKey note.Verifier, p *WitnessPolicy) (*Check
 			}
 		}
 	}
-	for _, name := range names {
-		if t, ok := signed[name]; ok {
-			out.Cosignatures = append(out.Cosignatures, Cosignature{Witness: name, Time: t})
-		}
-	}
-	out.Witnessed = p.Satisfied(func(w string) bool { _, ok := signed[w]; return ok })
-	return out, nil
+	return signed, nil
 }
 
 // Cosigned lists the names of the witnesses whose cosignatures c carries,

@@ -142,6 +142,9 @@ func TestOpenCheckpoint(t *testing.T) {
 	if got := strings.Join(cp.Cosigned(), " "); got != "af tr" || !cp.Witnessed {
 		t.Errorf("cosigned by tr and af: got %q witnessed %v, want af tr, witnessed", got, cp.Witnessed)
 	}
+	if !policy.SatisfiedBy(full) || policy.SatisfiedBy(signed) {
+		t.Errorf("SatisfiedBy: with tr and af %v, with the log's signature alone %v; want true, false", policy.SatisfiedBy(full), policy.SatisfiedBy(signed))
+	}
 	for _, c := range cp.Cosignatures {
 		if c.Time.IsZero() {
 			t.Errorf("cosignature by %s has no time", c.Witness)

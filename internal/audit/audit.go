@@ -224,6 +224,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := a.run(ctx); err != nil {
 		return nil, err
 	}
+	return a.timed(start), nil
+}
+
+// timed completes the report with the audit's times, from start.
+func (a *auditor) timed(start time.Time) *Report {
 	r := a.report
 	r.Duration = time.Since(start)
 	r.Seconds = r.Duration.Seconds()
@@ -231,7 +236,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if r.Seconds > 0 {
 		r.EntriesPerSecond = float64(r.Entries) / r.Seconds
 	}
-	return r, nil
+	return r
 }
 
 // newAuditor makes an auditor of the server in cfg, whose defaults are

@@ -156,14 +156,7 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Report, error) {
 	start := time.Now()
 	finish := func() *Report {
 		a.summarize()
-		r := a.report
-		r.Duration = time.Since(start)
-		r.Seconds = r.Duration.Seconds()
-		r.ReplaySeconds = r.ReplayDuration.Seconds()
-		if r.Seconds > 0 {
-			r.EntriesPerSecond = float64(r.Entries) / r.Seconds
-		}
-		return r
+		return a.timed(start)
 	}
 
 	for {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/truce-mechanism/truce/internal/syncfile"
 )
 
 // A follower's mirror is a folder laid out as C2SP tlog-tiles serves a
@@ -115,7 +117,7 @@ func (m *mirror) commit(checkpoint []byte, st *followState) error {
 	if err := m.record(st); err != nil {
 		return err
 	}
-	if err := writeSynced(filepath.Join(m.dir, "checkpoint"), checkpoint); err != nil {
+	if err := syncfile.Replace(filepath.Join(m.dir, "checkpoint"), checkpoint, 0o644); err != nil {
 		return fmt.Errorf("cannot write the mirror's checkpoint: %w", err)
 	}
 	return nil
@@ -124,40 +126,10 @@ func (m *mirror) commit(checkpoint []byte, st *followState) error {
 // record writes follow.json.
 func (m *mirror) record(st *followState) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
-	if err := writeSynced(filepath.Join(m.dir, followFile), append(b, '\n')); err != nil {
+	if err := syncfile.Replace(filepath.Join(m.dir, followFile), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("cannot write the mirror's %s: %w", followFile, err)
 	}
 	return nil
-}
-
-// writeSynced writes a file whole, through a synced temporary file
-// renamed over it, then syncs the folder.
-func writeSynced(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(name))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // save writes a verified tile or bundle, once; with overwrite, over the

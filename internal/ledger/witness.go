@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -132,28 +131,7 @@ func (p *publisher) Satisfied(cp []byte) bool {
 	if !ok {
 		return false
 	}
-	var vs []note.Verifier
-	for _, w := range pol.Witnesses() {
-		if v, ok := pol.Verifier(w.Name); ok {
-			vs = append(vs, v)
-		}
-	}
-	signed := map[string]bool{}
-	n, err := note.Open(cp, note.VerifierList(vs...))
-	var none *note.UnverifiedNoteError
-	switch {
-	case err == nil:
-		for _, s := range n.Sigs {
-			for _, w := range pol.Witnesses() {
-				if v, _ := pol.Verifier(w.Name); v != nil && v.Name() == s.Name && v.KeyHash() == s.Hash {
-					signed[w.Name] = true
-				}
-			}
-		}
-	case !errors.As(err, &none):
-		return false
-	}
-	return pol.Satisfied(func(w string) bool { return signed[w] })
+	return pol.SatisfiedBy(cp)
 }
 
 func newPublisher(cfg Config, fresh bool) *publisher {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/truce-mechanism/truce/internal/syncfile"
 )
 
 // conflictsDir is the folder of evidence files in the data folder.
@@ -190,6 +192,6 @@ func writeEvidence(dir string, now time.Time, origin, kind string, text []byte) 
 		if err := f.Close(); err != nil {
 			return "", err
 		}
-		return name, syncDir(folder)
+		return name, syncfile.SyncDir(folder)
 	}
 }

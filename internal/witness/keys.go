@@ -15,6 +15,8 @@ import (
 
 	f_note "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/truce-mechanism/truce/internal/syncfile"
 )
 
 const (
@@ -109,7 +111,7 @@ func CreateKey(dir, name string) (string, error) {
 		err = e
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = syncfile.SyncDir(dir)
 	}
 	if err != nil {
 		os.Remove(name)
@@ -161,7 +163,7 @@ func WriteLogKeys(dir string, keys []string) error {
 	for _, k := range keys {
 		b.WriteString(k + "\n")
 	}
-	if err := writeFileAtomic(filepath.Join(dir, logsFile), []byte(b.String())); err != nil {
+	if err := syncfile.Replace(filepath.Join(dir, logsFile), []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("cannot save the witness's logs: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/truce-mechanism/truce/internal/flock"
+	"github.com/truce-mechanism/truce/internal/syncfile"
 )
 
 // The witness's state is one file per log in DATA/state/, named by the
@@ -59,65 +60,8 @@ func readState(dir, origin string) ([]byte, checkpoint, error) {
 
 // writeState durably replaces a log's latest cosigned checkpoint.
 func writeState(dir, origin string, cosigned []byte) error {
-	if err := writeFileAtomic(stateFile(dir, origin), cosigned); err != nil {
+	if err := syncfile.Replace(stateFile(dir, origin), cosigned, 0o600); err != nil {
 		return fmt.Errorf("cannot save state of %s: %w", origin, err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to name so that after a crash name holds
-// either its old contents or data, and data is on disk when it returns.
-func writeFileAtomic(name string, data []byte) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a folder's entries durable: a rename or a new file in it.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
-}
-
-// removeTemps removes the temporary files that a crash in writeFileAtomic
-// can leave behind.
-func removeTemps(dir string) error {
-	names, err := filepath.Glob(filepath.Join(dir, ".tmp-*"))
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		if err := os.Remove(name); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -42,6 +42,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/truce-mechanism/truce/internal/syncfile"
 )
 
 var (
@@ -185,7 +187,7 @@ func Open(ctx context.Context, cfg Config) (*Witness, error) {
 		return nil, err
 	}
 	w.lock = lock
-	if err := removeTemps(filepath.Join(cfg.Dir, stateDir)); err != nil {
+	if err := syncfile.RemoveTemps(filepath.Join(cfg.Dir, stateDir)); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("cannot clean witness state: %w", err)
 	}
@@ -219,10 +221,10 @@ func makeDirs(dir string) error {
 			return err
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := syncfile.SyncDir(dir); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
+	return syncfile.SyncDir(filepath.Dir(dir))
 }
 
 // checkOrigin refuses origins that could not be checkpoints' first lines,
